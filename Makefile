@@ -1,0 +1,34 @@
+# Kozmo Secrets: `make run` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint check-deploy clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+.env: | $(STAMP)
+	$(PY) -m kozmo_secrets.dev_env > .env
+	@echo "Wrote a development .env with fresh random keys."
+
+run: $(STAMP) .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_admin
+	@echo "Open http://127.0.0.1:8000/ and sign in."
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .hypothesis

@@ -1,0 +1,95 @@
+"""The audit log (R10.2, R12): append-only rows, each chained to the one before by a hash.
+
+Rows store plain copies of who and what (user id and name, secret id, name and profile) rather
+than foreign keys: they must outlive deleted users and secrets, and must never be updated.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "CREATE", "Create"
+    UPDATE = "UPDATE", "Update"
+    DELETE = "DELETE", "Delete"
+    DECRYPT = "DECRYPT", "Decrypt"
+    RESTORE = "RESTORE", "Restore version"
+    IMPORT = "IMPORT", "Import"
+    ROTATE = "ROTATE", "Rotate key"
+    EXPORT = "EXPORT", "Export"
+
+
+class Channel(models.TextChoices):
+    API = "api", "API"
+    CONSOLE = "console", "Console"
+    ADMIN = "admin", "Django admin"
+    CLI = "cli", "Command line"
+    SYSTEM = "system", "System"
+
+
+class AppendOnlyError(Exception):
+    """Audit rows cannot be changed or deleted through the application."""
+
+
+class AuditLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
+
+
+class AuditLog(models.Model):
+    # Position in the hash chain; its unique index also serves "newest first" listing.
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+    user_id = models.IntegerField(null=True, blank=True, editable=False)
+    username = models.CharField(max_length=150, blank=True, editable=False)
+    action = models.CharField(max_length=16, choices=AuditAction.choices, editable=False)
+    secret_id = models.UUIDField(null=True, blank=True, editable=False)
+    secret_name = models.CharField(max_length=255, blank=True, editable=False)
+    secret_profile = models.CharField(max_length=32, blank=True, editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    user_agent = models.CharField(max_length=255, blank=True, editable=False)
+    channel = models.CharField(max_length=16, choices=Channel.choices, editable=False)
+    allowed = models.BooleanField(default=True, editable=False)
+    # Counts, changed field names, reasons: never a value.
+    detail = models.JSONField(default=dict, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sequence"]
+        indexes = [
+            # Audit filters, each newest first: WHERE action = ? / secret_id = ? / user_id = ?
+            # ORDER BY sequence DESC.
+            models.Index(fields=["action", "-sequence"], name="audit_action_newest"),
+            models.Index(fields=["secret_id", "-sequence"], name="audit_secret_newest"),
+            models.Index(fields=["user_id", "-sequence"], name="audit_user_newest"),
+            # Time-range filter: WHERE timestamp BETWEEN ? AND ?.
+            models.Index(fields=["timestamp"], name="audit_timestamp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.secret_name} by {self.username or '-'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The one row holding the chain's tail. Writers lock it, so the chain has no forks, and
+    verification compares it with the last row to catch a truncated log."""
+
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.last_sequence}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env python
+"""Django's command-line utility for Kozmo Secrets."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kozmo_secrets.settings")
+    if sys.argv[1:2] == ["generate_encryption_key"]:
+        # The one command that must work before any key is configured: it makes the key.
+        from secrets_app.crypto import generate_key
+
+        print(generate_key())
+        return
+
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
+    from audit_app.context import set_channel
+
+    set_channel("cli")  # audit rows written by commands say so; requests set their own
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The domain: secrets, their SSH tunnel data and their version history."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
+from django.db import models
+from django.utils import timezone
+
+from .constants import KEY_PATTERN, SecretCategory, SecretProfile
+from .fields import EncryptedField
+
+key_validator = RegexValidator(
+    KEY_PATTERN,
+    "Use an UPPER_SNAKE name: a capital letter, then capitals, digits or underscores "
+    "(for example POSTGRES_PASSWORD).",
+)
+no_control_characters = RegexValidator(
+    r"[\x00-\x1f\x7f]",
+    "The name must not contain control characters (tabs, new lines and the like).",
+    inverse_match=True,
+)
+
+
+class Secret(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(
+        max_length=255, validators=[no_control_characters, ProhibitNullCharactersValidator()]
+    )
+    key = models.CharField(max_length=255, validators=[key_validator])
+    value = EncryptedField()
+    category = models.CharField(
+        max_length=16, choices=SecretCategory.choices, default=SecretCategory.CUSTOM
+    )
+    profile = models.CharField(
+        max_length=16, choices=SecretProfile.choices, default=SecretProfile.DEFAULT
+    )
+    description = models.TextField(blank=True, default="", max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+
+    class Meta:
+        # The list's default order; (name, profile) is unique, so pages are stable.
+        ordering = ["name", "profile"]
+        constraints = [
+            # R3.1: enforced by the database, so concurrent creates cannot both win. Its index
+            # also serves the unfiltered list (ORDER BY name, profile) and name lookups.
+            models.UniqueConstraint(
+                fields=["name", "profile"],
+                name="secret_unique_name_per_profile",
+                violation_error_message="Secret with this name already exists",
+            ),
+        ]
+        indexes = [
+            # List filtered by category: WHERE category = ? ORDER BY name, profile.
+            models.Index(fields=["category", "name", "profile"], name="secret_category_list"),
+            # List filtered by profile: WHERE profile = ? ORDER BY name; and profile counts.
+            models.Index(fields=["profile", "name"], name="secret_profile_list"),
+            # The resolver and the catalog: WHERE key = ? AND profile = ?.
+            models.Index(fields=["key", "profile"], name="secret_key_profile"),
+            # "Newest first" ordering of the list.
+            models.Index(fields=["-created_at"], name="secret_newest_first"),
+        ]
+        permissions = [("decrypt_secret", "Can decrypt secret values")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.profile})"
+
+
+class SSHTunnel(models.Model):
+    """Tunnel settings of an SSH secret (R7): password and private key each encrypted."""
+
+    secret = models.OneToOneField(
+        Secret, primary_key=True, on_delete=models.CASCADE, related_name="ssh_tunnel"
+    )
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(
+        default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    username = models.CharField(max_length=255)
+    password = EncryptedField(null=True, blank=True)
+    private_key = EncryptedField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}"
+
+
+class SecretVersion(models.Model):
+    """Every value a secret has held (R13): number 1 is the first, the highest is current."""
+
+    secret = models.ForeignKey(Secret, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    value = EncryptedField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["secret", "-number"]
+        constraints = [
+            # Its index also serves "versions of this secret, newest first".
+            models.UniqueConstraint(fields=["secret", "number"], name="version_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.number}"

@@ -1,0 +1,275 @@
+"""The operations on secrets. Console views, API viewsets and commands all call these.
+
+Each operation checks the admin rule, validates, and runs in one transaction with its audit row
+(written by the Secret signals or explicitly here): if the audit row cannot be written, the
+operation does not happen (R10.1).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit_app import log
+from audit_app.context import audit_context
+from audit_app.models import AuditAction
+
+from .constants import SecretProfile, category_for_key
+from .crypto import DecryptionError
+from .fields import Sealed
+from .models import Secret, SecretVersion, SSHTunnel
+from .permissions import ADMIN_REQUIRED, is_secrets_admin
+
+DUPLICATE_NAME = "Secret with this name already exists"
+DECRYPT_FAILED = "Failed to decrypt secret"
+EDITABLE_FIELDS = ("name", "key", "category", "profile", "description")
+
+
+class AdminRequired(PermissionDenied):
+    def __init__(self, message: str = ADMIN_REQUIRED):
+        super().__init__(message)
+
+
+class DecryptFailed(Exception):
+    """The stored value cannot be decrypted with the configured keys (audited)."""
+
+    def __init__(self, message: str = DECRYPT_FAILED):
+        super().__init__(message)
+
+
+class VersionNotFound(LookupError):
+    pass
+
+
+@dataclass
+class SSHTunnelData:
+    """Tunnel settings as given by a form or API call. For password and private_key,
+    None means "keep what is stored" on update (and "none" on create)."""
+
+    host: str
+    username: str
+    port: int = 22
+    password: str | None = None
+    private_key: str | None = None
+
+
+def require_admin(user) -> None:
+    if not is_secrets_admin(user):
+        raise AdminRequired()
+
+
+def _check_value(value, field: str = "value") -> None:
+    if not isinstance(value, str):
+        raise ValidationError({field: "The value must be text."})
+    size = len(value.encode("utf-8"))
+    limit = settings.SECRETS_MAX_VALUE_BYTES
+    if size > limit:
+        raise ValidationError(
+            {field: f"The value is too long: at most {limit} bytes (this one has {size})."}
+        )
+
+
+def _validate(secret: Secret) -> None:
+    secret.full_clean(validate_unique=False, validate_constraints=False)
+    duplicate = Secret.objects.filter(name=secret.name, profile=secret.profile)
+    if duplicate.exclude(pk=secret.pk).exists():
+        raise ValidationError({"name": DUPLICATE_NAME})
+
+
+def _validate_tunnel(secret: Secret, data: SSHTunnelData) -> None:
+    if secret.category != "SSH":
+        raise ValidationError({"category": "SSH tunnel settings need the category SSH."})
+    for name in ("password", "private_key"):
+        if getattr(data, name) is not None:
+            _check_value(getattr(data, name), name)
+    SSHTunnel(secret=secret, host=data.host, port=data.port, username=data.username).full_clean(
+        exclude=["secret", "password", "private_key"]
+    )
+
+
+def _save_tunnel(secret: Secret, data: SSHTunnelData) -> None:
+    tunnel = SSHTunnel.objects.filter(secret=secret).first() or SSHTunnel(secret=secret)
+    tunnel.host, tunnel.port, tunnel.username = data.host, data.port, data.username
+    if data.password is not None:
+        tunnel.password = data.password or None
+    if data.private_key is not None:
+        tunnel.private_key = data.private_key or None
+    tunnel.save()
+
+
+def _is_duplicate(secret: Secret) -> bool:
+    return (
+        Secret.objects.filter(name=secret.name, profile=secret.profile)
+        .exclude(pk=secret.pk)
+        .exists()
+    )
+
+
+def create_secret(
+    user,
+    *,
+    name: str,
+    key: str,
+    value: str,
+    category: str | None = None,
+    profile: str = SecretProfile.DEFAULT,
+    description: str = "",
+    ssh: SSHTunnelData | None = None,
+) -> Secret:
+    """Create a secret (R3) and its first version; category defaults to the key's group."""
+    require_admin(user)
+    _check_value(value)
+    key = (key or "").strip()
+    secret = Secret(
+        name=(name or "").strip(),
+        key=key,
+        value=value,
+        category=category or category_for_key(key),
+        profile=profile or SecretProfile.DEFAULT,
+        description=(description or "").strip(),
+        created_by=user,
+        updated_by=user,
+    )
+    _validate(secret)
+    if ssh is not None:
+        _validate_tunnel(secret, ssh)
+    try:
+        with transaction.atomic(), audit_context(user=user):
+            secret.save(force_insert=True)
+            SecretVersion.objects.create(
+                secret=secret, number=1, value=secret.value, created_by=user
+            )
+            if ssh is not None:
+                _save_tunnel(secret, ssh)
+    except IntegrityError:
+        # A concurrent create won the race for (name, profile): the constraint decided.
+        if _is_duplicate(secret):
+            raise ValidationError({"name": DUPLICATE_NAME}) from None
+        raise
+    return secret
+
+
+_UNSET = object()
+
+
+def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET, **changes):
+    """Apply changes (R3.2). value None keeps the stored value; a changed value is
+    re-encrypted and kept as a new version. Nothing changed means nothing is written."""
+    require_admin(user)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Cannot update {', '.join(sorted(unknown))}.")
+    changed = []
+    for field, new in changes.items():
+        new = (new or "").strip() if field != "category" else new
+        if new != getattr(secret, field):
+            setattr(secret, field, new)
+            changed.append(field)
+    value_changed = False
+    if value is not None:
+        _check_value(value)
+        try:
+            value_changed = secret.value.reveal() != value
+        except DecryptionError:
+            value_changed = True  # unreadable under current keys: replacing it is the fix
+        if value_changed:
+            secret.value = value
+            changed.append("value")
+    _validate(secret)
+    if ssh is not _UNSET and ssh is not None:
+        _validate_tunnel(secret, ssh)
+        changed.append("ssh_tunnel")
+    drop_tunnel = secret.category != "SSH" or ssh is None
+    if drop_tunnel and SSHTunnel.objects.filter(secret=secret).exists():
+        changed.append("ssh_tunnel")
+    if not changed:
+        return secret
+
+    secret.updated_at = timezone.now()
+    secret.updated_by = user
+    secret._audit_detail = {"changed": sorted(set(changed))}
+    try:
+        with transaction.atomic(), audit_context(user=user):
+            Secret.objects.select_for_update().filter(pk=secret.pk).first()
+            secret.save()
+            if value_changed:
+                _add_version(secret, user)
+            if ssh is not _UNSET and ssh is not None:
+                _save_tunnel(secret, ssh)
+            elif drop_tunnel:
+                SSHTunnel.objects.filter(secret=secret).delete()
+    except IntegrityError:
+        if _is_duplicate(secret):
+            raise ValidationError({"name": DUPLICATE_NAME}) from None
+        raise
+    finally:
+        del secret._audit_detail
+    return secret
+
+
+def _add_version(secret: Secret, user, restored_from: int | None = None) -> SecretVersion:
+    latest = secret.versions.aggregate(latest=Max("number"))["latest"] or 0
+    return SecretVersion.objects.create(
+        secret=secret,
+        number=latest + 1,
+        value=secret.value,
+        created_by=user,
+        restored_from=restored_from,
+    )
+
+
+def delete_secret(secret: Secret, user) -> None:
+    """Delete a secret with its versions and tunnel (R3.3); audited."""
+    require_admin(user)
+    with transaction.atomic(), audit_context(user=user):
+        secret.delete()
+
+
+def decrypt_secret(secret: Secret, user) -> str:
+    """The plaintext, for admins only (R2.1, R2.2). Every attempt is audited (R2.5); the value
+    is returned only once its audit row is written."""
+    target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
+    if not is_secrets_admin(user):
+        with transaction.atomic():
+            log.record(
+                AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
+                allowed=False, detail={"reason": "not an admin"}, **target,
+            )
+        raise AdminRequired()
+    try:
+        plaintext = secret.value.reveal()
+    except DecryptionError:
+        with transaction.atomic():
+            log.record(
+                AuditAction.DECRYPT, user=user,
+                detail={"outcome": "failed", "reason": "no configured key opens the value"},
+                **target,
+            )
+        raise DecryptFailed() from None
+    with transaction.atomic():
+        log.record(AuditAction.DECRYPT, user=user, **target)
+    return plaintext
+
+
+def restore_version(secret: Secret, number: int, user) -> Secret:
+    """Make an earlier version's value current again, as a new version (R13); audited."""
+    require_admin(user)
+    version = secret.versions.filter(number=number).first()
+    if version is None:
+        raise VersionNotFound(f"Version {number} of this secret does not exist.")
+    with transaction.atomic(), audit_context(user=user):
+        Secret.objects.select_for_update().filter(pk=secret.pk).first()
+        secret.value = Sealed(version.value.token)
+        secret.updated_at = timezone.now()
+        secret.updated_by = user
+        new_version = _add_version(secret, user, restored_from=number)
+        secret._audit_action = AuditAction.RESTORE
+        secret._audit_detail = {"restored_version": number, "new_version": new_version.number}
+        try:
+            secret.save()
+        finally:
+            del secret._audit_action, secret._audit_detail
+    return secret

@@ -1,0 +1,90 @@
+"""Shared fixtures: the cast of users, fast hashing, Hypothesis profiles, service checks."""
+
+import os
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from secrets_app.permissions import ADMIN_GROUP
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+hypothesis_settings.register_profile(
+    "default",
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("default")
+
+
+def services_available() -> bool:
+    cache_backend = settings.CACHES["default"]["BACKEND"].lower()
+    return connection.vendor == "postgresql" and "redis" in cache_backend
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("services") and not services_available():
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but DATABASE_URL/REDIS_URL are not PostgreSQL + Redis.")
+        pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _services_are_real(django_db_blocker):
+    """Under REQUIRE_SERVICES=1 the whole run must be on PostgreSQL + Redis, or it fails."""
+    if REQUIRE_SERVICES:
+        assert services_available(), "REQUIRE_SERVICES=1 needs PostgreSQL and Redis settings"
+        from django.core.cache import cache
+
+        cache.set("kozmo-ci-probe", "ok", 10)
+        assert cache.get("kozmo-ci-probe") == "ok", "Redis is not answering"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin_user(db):
+    """A superuser: holds every permission."""
+    return User.objects.create_superuser("root", "root@example.com", "root-password")
+
+
+@pytest.fixture
+def secrets_admin(db):
+    """A plain user in the `Secrets administrators` group."""
+    user = User.objects.create_user("alice", "alice@example.com", "alice-password")
+    user.groups.add(Group.objects.get(name=ADMIN_GROUP))
+    return User.objects.get(pk=user.pk)  # fresh object: no stale permission cache
+
+
+@pytest.fixture
+def member(db):
+    """Staff without secrets permissions: may list, may not change or decrypt."""
+    return User.objects.create_user("bob", "bob@example.com", "bob-password")
+
+
+@contextmanager
+def rolled_back():
+    """Run a block in a transaction that is always rolled back (one Hypothesis example)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def use_keys(settings):
+    """Switch the process to the given encryption keys (first encrypts) for one test."""
+
+    def switch(*keys: str) -> None:
+        settings.SECRETS_ENCRYPTION_KEY_SINGLE = None
+        settings.SECRETS_ENCRYPTION_KEYS_RAW = ",".join(keys)
+
+    return switch
