@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 "SECRETS_ENCRYPTION_KEYS and run this command again."
             )
         self.stdout.write(self.style.SUCCESS(
-            f"Rotation complete: {rotated} value(s) re-encrypted under the first key."
+            f"Rotation complete: {rotated} row(s) re-encrypted under the first key."
         ))
 
     def _rotate_table(self, service, model, fields, batch_size):

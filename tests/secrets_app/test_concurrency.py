@@ -1,0 +1,44 @@
+"""R3.1 under concurrency, on the real PostgreSQL: racing creates of one name in one profile
+end with exactly one secret and clean validation errors for the rest."""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from audit_app.log import verify_chain
+from secrets_app.models import Secret
+from secrets_app.services import DUPLICATE_NAME, create_secret
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def test_R3_1_racing_creates_leave_one_secret(admin_user):
+    threads_count = 12
+    barrier = threading.Barrier(threads_count)
+    outcomes = []
+
+    def attempt(number):
+        try:
+            barrier.wait()
+            create_secret(admin_user, name="raced", key="K", value=f"v{number}")
+            outcomes.append("created")
+        except ValidationError as error:
+            outcomes.append(error.message_dict)
+        except Exception as error:  # anything else is the bug this test looks for
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcomes.count("created") == 1, outcomes
+    assert outcomes.count({"name": [DUPLICATE_NAME]}) == threads_count - 1, outcomes
+    assert Secret.objects.filter(name="raced").count() == 1
+    report = verify_chain()
+    assert report.ok and report.checked == 1, report.message
