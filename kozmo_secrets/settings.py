@@ -156,7 +156,9 @@ REST_FRAMEWORK = {
 
 # --- Security: strict unless DEBUG; `manage.py check --deploy` passes with no warnings. ---
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": with it browsers send `Origin: null` on POSTs and Django's CSRF check
+# refuses every form and htmx request. "same-origin" still sends nothing to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):

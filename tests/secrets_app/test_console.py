@@ -57,3 +57,23 @@ def test_list_queries_do_not_grow_with_the_table(client, admin_user):
     for number in range(80):
         create_secret(admin_user, name=f"b{number}", key="K", value="v")
     assert _count_queries(client) == few
+
+
+def test_referrer_policy_keeps_same_origin_posts_working(client):
+    """`no-referrer` makes browsers send `Origin: null`, which fails CSRF on every POST."""
+    response = client.get("/accounts/login/")
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_login_with_a_browser_origin_header_succeeds(client, admin_user):
+    csrf_client = client.__class__(enforce_csrf_checks=True)
+    csrf_client.get("/accounts/login/")
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(
+        "/accounts/login/",
+        {"username": "root", "password": "root-password", "csrfmiddlewaretoken": token},
+        HTTP_ORIGIN="http://testserver",
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
