@@ -178,10 +178,14 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
         if value_changed:
             secret.value = value
             changed.append("value")
-    _validate(secret)
-    if ssh is not _UNSET and ssh is not None:
-        _validate_tunnel(secret, ssh)
-        changed.append("ssh_tunnel")
+    try:
+        _validate(secret)
+        if ssh is not _UNSET and ssh is not None:
+            _validate_tunnel(secret, ssh)
+            changed.append("ssh_tunnel")
+    except ValidationError:
+        secret.refresh_from_db()  # the caller's object keeps what is stored, not the bad input
+        raise
     drop_tunnel = secret.category != "SSH" or ssh is None
     if drop_tunnel and SSHTunnel.objects.filter(secret=secret).exists():
         changed.append("ssh_tunnel")

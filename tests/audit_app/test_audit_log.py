@@ -195,7 +195,7 @@ class TestChain:
         with pytest.raises(CommandError, match=r"ends at #3 .* expects #5"):
             call_command("verify_audit_log")
 
-    def test_R12_verify_exits_non_zero_from_the_shell(self, admin_user):
+    def test_R12_verify_fails_with_exit_status_1(self, admin_user):
         _entries(admin_user)
         _tamper("UPDATE audit_app_auditlog SET secret_name = %s WHERE sequence = 4", ["x"])
         with pytest.raises(CommandError) as error:

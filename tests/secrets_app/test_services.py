@@ -276,3 +276,11 @@ class TestSSHTunnel:
         secret = make(admin_user, key="SSH_HOST", ssh=SSHTunnelData(host="h", username="u"))
         update_secret(secret, admin_user, category="Custom")
         assert not SSHTunnel.objects.exists()
+
+
+def test_a_refused_update_leaves_the_object_as_stored(admin_user):
+    secret = make(admin_user)
+    with pytest.raises(ValidationError):
+        update_secret(secret, admin_user, key="not snake", value="changed")
+    assert secret.key == "POSTGRES_PASSWORD"
+    assert secret.value.reveal() == "s3cret"
