@@ -22,6 +22,9 @@ def main() -> None:
     set_channel("cli")  # audit rows written by commands say so; requests set their own
 
     try:
+        from secrets_app.startup import check_configuration
+
+        check_configuration()
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"Configuration error: {exc}\n")

@@ -55,6 +55,15 @@ def entry_hash(row: AuditLog) -> str:
     return hashlib.sha256(f"{row.prev_hash}:{canonical}".encode()).hexdigest()
 
 
+def _as_stored(row: AuditLog) -> None:
+    """Put values in the form the database gives back, so the hash computed now matches the
+    one recomputed on verification (an IPv4-mapped address, a UUID given as text, a tuple)."""
+    ip_field = AuditLog._meta.get_field("ip_address")
+    row.ip_address = ip_field.get_prep_value(row.ip_address)
+    row.secret_id = AuditLog._meta.get_field("secret_id").to_python(row.secret_id)
+    row.detail = json.loads(json.dumps(row.detail))
+
+
 def record(action: str, **fields) -> AuditLog:
     """Write one audit row in the current transaction."""
     return record_many([Entry(action, **fields)])[0]
@@ -84,8 +93,7 @@ def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
                 detail=entry.detail,
                 prev_hash=head.last_hash,
             )
-            # Round-trip the detail through JSON so the hash sees what the database returns.
-            row.detail = json.loads(json.dumps(row.detail))
+            _as_stored(row)
             row.entry_hash = entry_hash(row)
             head.last_sequence, head.last_hash = row.sequence, row.entry_hash
             rows.append(row)

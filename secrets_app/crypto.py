@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
 
 MIN_KEY_LENGTH = 32
 HKDF_SALT = b"kozmo-secrets/fernet"
@@ -78,9 +79,11 @@ class EncryptionService:
         self._primary = fernets[0]
         self._all = MultiFernet(fernets)
 
+    @sensitive_variables()
     def encrypt(self, plaintext: str) -> str:
         return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
+    @sensitive_variables()
     def decrypt(self, token: str) -> str:
         try:
             return self._all.decrypt(token.encode("ascii")).decode("utf-8")
@@ -95,6 +98,7 @@ class EncryptionService:
             return False
         return True
 
+    @sensitive_variables()
     def rotate(self, token: str) -> str:
         """The same plaintext, encrypted under the first key."""
         try:

@@ -11,9 +11,14 @@ holds plaintext, not even between assignment and save.
 from django import forms
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.views.decorators.debug import sensitive_variables
 
 from .constants import MASK
 from .crypto import get_encryption_service
+
+
+class SerializationRefused(TypeError):
+    pass
 
 
 class Sealed:
@@ -27,6 +32,7 @@ class Sealed:
         self.token = token
 
     @classmethod
+    @sensitive_variables()
     def encrypt(cls, plaintext: str) -> "Sealed":
         if not isinstance(plaintext, str):
             raise TypeError(f"A secret value must be text, not {type(plaintext).__name__}.")
@@ -52,6 +58,7 @@ class Sealed:
         return hash(self.token)
 
 
+@sensitive_variables()
 def seal(value):
     """None stays None, a Sealed stays as it is, text is encrypted."""
     if value is None or isinstance(value, Sealed):
@@ -62,6 +69,7 @@ def seal(value):
 class SealingAttribute(DeferredAttribute):
     """Model attribute that encrypts text the moment it is assigned."""
 
+    @sensitive_variables()
     def __set__(self, instance, value):
         instance.__dict__[self.field.attname] = seal(value)
 
@@ -74,10 +82,12 @@ class EncryptedField(models.TextField):
     def from_db_value(self, value, expression, connection):
         return None if value is None else Sealed(value)
 
+    @sensitive_variables()
     def to_python(self, value):
         # Never str(): that would turn a Sealed into the mask and store the mask.
         return seal(value)
 
+    @sensitive_variables()
     def get_prep_value(self, value):
         value = seal(value)
         return None if value is None else value.token
@@ -89,6 +99,15 @@ class EncryptedField(models.TextField):
     def value_from_object(self, obj):
         # Forms and admin never see a value, not even the ciphertext.
         return ""
+
+    def value_to_string(self, obj):
+        # dumpdata would write "" (see value_from_object) and loaddata would then blank every
+        # secret: refuse instead of producing a backup that destroys data.
+        raise SerializationRefused(
+            f"{obj._meta.label}.{self.name} is encrypted and is not serialized. Back up the "
+            "database itself (pg_dump or the SQLite file, keys kept apart), or use "
+            "`manage.py export_secrets`."
+        )
 
     def validate(self, value, model_instance):
         if value is None and not self.null:

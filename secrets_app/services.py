@@ -5,13 +5,14 @@ Each operation checks the admin rule, validates, and runs in one transaction wit
 operation does not happen (R10.1).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
 from audit_app.context import audit_context
@@ -52,8 +53,8 @@ class SSHTunnelData:
     host: str
     username: str
     port: int = 22
-    password: str | None = None
-    private_key: str | None = None
+    password: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
 
 
 def require_admin(user) -> None:
@@ -61,6 +62,7 @@ def require_admin(user) -> None:
         raise AdminRequired()
 
 
+@sensitive_variables()
 def _check_value(value, field: str = "value") -> None:
     if not isinstance(value, str):
         raise ValidationError({field: "The value must be text."})
@@ -79,6 +81,7 @@ def _validate(secret: Secret) -> None:
         raise ValidationError({"name": DUPLICATE_NAME})
 
 
+@sensitive_variables()
 def _validate_tunnel(secret: Secret, data: SSHTunnelData) -> None:
     if secret.category != "SSH":
         raise ValidationError({"category": "SSH tunnel settings need the category SSH."})
@@ -90,6 +93,7 @@ def _validate_tunnel(secret: Secret, data: SSHTunnelData) -> None:
     )
 
 
+@sensitive_variables()
 def _save_tunnel(secret: Secret, data: SSHTunnelData) -> None:
     tunnel = SSHTunnel.objects.filter(secret=secret).first() or SSHTunnel(secret=secret)
     tunnel.host, tunnel.port, tunnel.username = data.host, data.port, data.username
@@ -108,6 +112,7 @@ def _is_duplicate(secret: Secret) -> bool:
     )
 
 
+@sensitive_variables()
 def create_secret(
     user,
     *,
@@ -155,63 +160,73 @@ def create_secret(
 _UNSET = object()
 
 
+def _locked(secret: Secret) -> Secret:
+    """The stored row, locked until the transaction ends: changes apply to what is stored
+    now, never to a caller's stale copy (which could revert a concurrent edit or rotation)."""
+    return Secret.objects.select_for_update().get(pk=secret.pk)
+
+
+@sensitive_variables()
 def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET, **changes):
-    """Apply changes (R3.2). value None keeps the stored value; a changed value is
-    re-encrypted and kept as a new version. Nothing changed means nothing is written."""
+    """Apply changes (R3.2) and return the updated secret. value None keeps the stored value;
+    a changed value is re-encrypted and kept as a new version. ssh None removes the tunnel.
+    Nothing changed means nothing is written. Raises Secret.DoesNotExist if it was deleted."""
     require_admin(user)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Cannot update {', '.join(sorted(unknown))}.")
-    changed = []
-    for field, new in changes.items():
-        new = (new or "").strip() if field != "category" else new
-        if new != getattr(secret, field):
-            setattr(secret, field, new)
-            changed.append(field)
-    value_changed = False
     if value is not None:
         _check_value(value)
-        try:
-            value_changed = secret.value.reveal() != value
-        except DecryptionError:
-            value_changed = True  # unreadable under current keys: replacing it is the fix
-        if value_changed:
-            secret.value = value
-            changed.append("value")
-    try:
-        _validate(secret)
-        if ssh is not _UNSET and ssh is not None:
-            _validate_tunnel(secret, ssh)
-            changed.append("ssh_tunnel")
-    except ValidationError:
-        secret.refresh_from_db()  # the caller's object keeps what is stored, not the bad input
-        raise
-    drop_tunnel = secret.category != "SSH" or ssh is None
-    if drop_tunnel and SSHTunnel.objects.filter(secret=secret).exists():
-        changed.append("ssh_tunnel")
-    if not changed:
-        return secret
-
-    secret.updated_at = timezone.now()
-    secret.updated_by = user
-    secret._audit_detail = {"changed": sorted(set(changed))}
     try:
         with transaction.atomic(), audit_context(user=user):
-            Secret.objects.select_for_update().filter(pk=secret.pk).first()
-            secret.save()
-            if value_changed:
-                _add_version(secret, user)
+            current = _locked(secret)
+            changed = _apply_changes(current, changes, value)
+            _validate(current)
             if ssh is not _UNSET and ssh is not None:
-                _save_tunnel(secret, ssh)
+                _validate_tunnel(current, ssh)
+                changed.append("ssh_tunnel")
+            drop_tunnel = ssh is None or current.category != "SSH"
+            if drop_tunnel and SSHTunnel.objects.filter(secret=current).exists():
+                changed.append("ssh_tunnel")
+            if not changed:
+                return current
+            current.updated_at = timezone.now()
+            current.updated_by = user
+            current._audit_detail = {"changed": sorted(set(changed))}
+            columns = [name for name in changed if name != "ssh_tunnel"]
+            current.save(update_fields=[*columns, "updated_at", "updated_by"])
+            del current._audit_detail
+            if "value" in changed:
+                _add_version(current, user)
+            if ssh is not _UNSET and ssh is not None:
+                _save_tunnel(current, ssh)
             elif drop_tunnel:
-                SSHTunnel.objects.filter(secret=secret).delete()
+                SSHTunnel.objects.filter(secret=current).delete()
     except IntegrityError:
-        if _is_duplicate(secret):
+        if _is_duplicate(current):
             raise ValidationError({"name": DUPLICATE_NAME}) from None
         raise
-    finally:
-        del secret._audit_detail
-    return secret
+    return current
+
+
+@sensitive_variables()
+def _apply_changes(secret: Secret, changes: dict, value: str | None) -> list[str]:
+    """Set the fields that differ; return their names."""
+    changed = []
+    for name, new in changes.items():
+        new = new if name == "category" else (new or "").strip()
+        if new != getattr(secret, name):
+            setattr(secret, name, new)
+            changed.append(name)
+    if value is not None:
+        try:
+            same = secret.value.reveal() == value
+        except DecryptionError:
+            same = False  # unreadable under the current keys: replacing it is the fix
+        if not same:
+            secret.value = value
+            changed.append("value")
+    return changed
 
 
 def _add_version(secret: Secret, user, restored_from: int | None = None) -> SecretVersion:
@@ -229,9 +244,10 @@ def delete_secret(secret: Secret, user) -> None:
     """Delete a secret with its versions and tunnel (R3.3); audited."""
     require_admin(user)
     with transaction.atomic(), audit_context(user=user):
-        secret.delete()
+        _locked(secret).delete()
 
 
+@sensitive_variables()
 def decrypt_secret(secret: Secret, user) -> str:
     """The plaintext, for admins only (R2.1, R2.2). Every attempt is audited (R2.5); the value
     is returned only once its audit row is written."""
@@ -259,21 +275,20 @@ def decrypt_secret(secret: Secret, user) -> str:
 
 
 def restore_version(secret: Secret, number: int, user) -> Secret:
-    """Make an earlier version's value current again, as a new version (R13); audited."""
+    """Make an earlier version's value current again, as a new version (R13); audited.
+    Returns the updated secret."""
     require_admin(user)
-    version = secret.versions.filter(number=number).first()
-    if version is None:
-        raise VersionNotFound(f"Version {number} of this secret does not exist.")
     with transaction.atomic(), audit_context(user=user):
-        Secret.objects.select_for_update().filter(pk=secret.pk).first()
-        secret.value = Sealed(version.value.token)
-        secret.updated_at = timezone.now()
-        secret.updated_by = user
-        new_version = _add_version(secret, user, restored_from=number)
-        secret._audit_action = AuditAction.RESTORE
-        secret._audit_detail = {"restored_version": number, "new_version": new_version.number}
-        try:
-            secret.save()
-        finally:
-            del secret._audit_action, secret._audit_detail
-    return secret
+        current = _locked(secret)
+        version = current.versions.filter(number=number).first()
+        if version is None:
+            raise VersionNotFound(f"Version {number} of this secret does not exist.")
+        current.value = Sealed(version.value.token)
+        current.updated_at = timezone.now()
+        current.updated_by = user
+        new_version = _add_version(current, user, restored_from=number)
+        current._audit_action = AuditAction.RESTORE
+        current._audit_detail = {"restored_version": number, "new_version": new_version.number}
+        current.save(update_fields=["value", "updated_at", "updated_by"])
+        del current._audit_action, current._audit_detail
+    return current

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 
 from audit_app import log
 from audit_app.context import audit_context
+from audit_app.log import verify_chain
 from audit_app.middleware import AuditContextMiddleware, client_ip
 from audit_app.models import AppendOnlyError, AuditLog
 from secrets_app.models import Secret
@@ -103,6 +104,21 @@ class TestFields:
         assert entry.user_agent == "curl/8.0"
         assert entry.channel == "api"
         assert (entry.secret_name, entry.secret_profile) == ("n", "staging")
+
+    @pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "2001:db8:0:0:0:0:0:1", "::1"])
+    def test_R12_any_client_address_keeps_the_chain_intact(self, admin_user, address):
+        request = RequestFactory().get("/api/v1/secrets/", REMOTE_ADDR=address)
+        request.user = admin_user
+
+        def view(request):
+            create_secret(request.user, name="n", key="K", value="v")
+            log.record("DECRYPT", secret_id=str(AuditLog.objects.get().secret_id),
+                       detail={"ratio": 0.1, "items": ("a", "b")})
+
+        AuditContextMiddleware(view)(request)
+        report = verify_chain()
+        assert report.ok, report.message
+        assert report.checked == 2
 
     def test_R10_2_console_and_admin_channels(self):
         from audit_app.middleware import channel_for

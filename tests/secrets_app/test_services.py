@@ -284,3 +284,45 @@ def test_a_refused_update_leaves_the_object_as_stored(admin_user):
         update_secret(secret, admin_user, key="not snake", value="changed")
     assert secret.key == "POSTGRES_PASSWORD"
     assert secret.value.reveal() == "s3cret"
+
+
+class TestStaleCopies:
+    """Services apply changes to the stored row, never to a caller's old copy."""
+
+    def test_an_update_from_a_stale_copy_does_not_revert_the_value(self, admin_user):
+        secret = make(admin_user)
+        copy_a, copy_b = Secret.objects.get(pk=secret.pk), Secret.objects.get(pk=secret.pk)
+        update_secret(copy_a, admin_user, value="v2")
+        update_secret(copy_b, admin_user, description="described")
+        stored = Secret.objects.get(pk=secret.pk)
+        assert stored.value.reveal() == "v2"
+        assert stored.description == "described"
+        assert stored.versions.first().value.token == stored.value.token
+
+    def test_a_stale_copy_cannot_undo_a_rotation(self, admin_user, use_keys):
+        from django.core.management import call_command
+
+        from secrets_app.crypto import configured_keys
+
+        secret = make(admin_user)
+        stale = Secret.objects.get(pk=secret.pk)
+        old_keys = configured_keys()[0]
+        use_keys("the-new-key-0123456789-0123456789-0123", *old_keys)
+        call_command("rotate_encryption_key", verbosity=0, stdout=None)
+        update_secret(stale, admin_user, description="after rotation")
+        use_keys("the-new-key-0123456789-0123456789-0123")
+        assert Secret.objects.get(pk=secret.pk).value.reveal() == "s3cret"
+
+    def test_a_deleted_secret_does_not_come_back(self, admin_user):
+        secret = make(admin_user)
+        stale = Secret.objects.get(pk=secret.pk)
+        delete_secret(secret, admin_user)
+        with pytest.raises(Secret.DoesNotExist):
+            update_secret(stale, admin_user, description="zombie")
+        assert not Secret.objects.exists()
+
+    def test_update_returns_the_stored_secret(self, admin_user):
+        secret = make(admin_user)
+        updated = update_secret(secret, admin_user, name="renamed")
+        assert updated.name == "renamed"
+        assert Secret.objects.get(pk=secret.pk).name == "renamed"

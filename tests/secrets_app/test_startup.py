@@ -70,3 +70,10 @@ def test_missing_django_secret_key_is_a_clear_error(missing):
     result = run(["manage.py", "check"], SECRETS_ENCRYPTION_KEY="k" * 32, **{missing: ""})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_R10_6_short_key_stops_runserver_instead_of_hanging():
+    """The auto-reloader would catch the error and wait for file changes: it must not."""
+    result = run(["manage.py", "runserver", "127.0.0.1:0"], SECRETS_ENCRYPTION_KEY="tooshort")
+    assert result.returncode == 1
+    assert "at least 32 characters" in result.stderr

@@ -1,0 +1,20 @@
+"""Start-up configuration checks (R10.6), run by the app registry (WSGI, ASGI, every command)
+and by manage.py before the command starts, so that even `runserver`, whose auto-reloader
+would swallow the error and keep waiting, stops at once with the message."""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .crypto import get_encryption_service
+
+
+def check_configuration() -> None:
+    """Raise ImproperlyConfigured, naming the variable, unless the keys are usable."""
+    get_encryption_service()  # validates every configured encryption key
+    try:
+        settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string "
+            "(`make run` writes one into .env for development)."
+        ) from None
