@@ -250,7 +250,9 @@ def delete_secret(secret: Secret, user) -> None:
 @sensitive_variables()
 def decrypt_secret(secret: Secret, user) -> str:
     """The plaintext, for admins only (R2.1, R2.2). Every attempt is audited (R2.5); the value
-    is returned only once its audit row is written."""
+    is returned only once its audit row is written. Call it outside any outer transaction:
+    a denial's audit row commits before AdminRequired is raised, and an enclosing atomic
+    block would roll it back."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     if not is_secrets_admin(user):
         with transaction.atomic():
