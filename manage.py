@@ -14,12 +14,18 @@ def main() -> None:
         print(generate_key())
         return
 
+    import getpass
+
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    from audit_app.context import set_channel
+    from audit_app.context import set_command_line
 
-    set_channel("cli")  # audit rows written by commands say so; requests set their own
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = "unknown"
+    set_command_line(sys.argv[1] if len(sys.argv) > 1 else "", os_user)
 
     try:
         from secrets_app.startup import check_configuration

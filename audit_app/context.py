@@ -47,6 +47,11 @@ def audit_context(**changes: Any) -> Iterator[AuditContext]:
         _current.reset(token)
 
 
-def set_channel(channel: str) -> None:
-    """Set the channel for the rest of this thread (manage.py marks commands `cli`)."""
-    _current.set(replace(current(), channel=channel))
+def set_command_line(command: str, os_user: str) -> None:
+    """For the rest of this thread, audit rows say `cli`, the command and the OS account
+    (manage.py calls this; requests served by runserver set their own context)."""
+    _current.set(
+        replace(
+            current(), channel="cli", user_agent=f"manage.py {command} (os user {os_user})"[:255]
+        )
+    )

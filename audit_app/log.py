@@ -64,6 +64,12 @@ def _as_stored(row: AuditLog) -> None:
     row.detail = json.loads(json.dumps(row.detail))
 
 
+def lock_chain() -> None:
+    """Take the chain's writer lock until the current transaction ends. Bulk operations take
+    it first, so they run one at a time and see each other's committed rows."""
+    AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+
+
 def record(action: str, **fields) -> AuditLog:
     """Write one audit row in the current transaction."""
     return record_many([Entry(action, **fields)])[0]

@@ -16,7 +16,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
 from audit_app.context import audit_context
-from audit_app.models import AuditAction
+from audit_app.context import current as current_context
+from audit_app.models import AuditAction, Channel
 
 from .constants import SecretProfile, category_for_key
 from .crypto import DecryptionError
@@ -60,6 +61,14 @@ class SSHTunnelData:
 def require_admin(user) -> None:
     if not is_secrets_admin(user):
         raise AdminRequired()
+
+
+def require_admin_or_operator(user) -> None:
+    """Admins, or the operator at the command line (user None on channel `cli`): whoever runs
+    manage.py already holds the encryption keys."""
+    if user is None and current_context().channel == Channel.CLI:
+        return
+    require_admin(user)
 
 
 @sensitive_variables()
@@ -294,3 +303,56 @@ def restore_version(secret: Secret, number: int, user) -> Secret:
         current.save(update_fields=["value", "updated_at", "updated_by"])
         del current._audit_action, current._audit_detail
     return current
+
+
+def profile_secrets(profile: str) -> list[Secret]:
+    """A profile's secrets, one per key, as a program would see them: the profile's own, then
+    `default`'s for keys the profile lacks (R5.5). Several secrets with one key: the one named
+    like the key wins, then the most recently changed (the database loader's rule)."""
+    candidates = Secret.objects.filter(profile__in={profile, SecretProfile.DEFAULT})
+    chosen: dict[str, Secret] = {}
+    ranked = sorted(
+        candidates,
+        key=lambda s: (s.profile != profile, s.name != s.key, -s.updated_at.timestamp()),
+    )
+    for secret in ranked:
+        chosen.setdefault(secret.key, secret)
+    return sorted(chosen.values(), key=lambda s: s.key)
+
+
+@sensitive_variables()
+def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
+    """secret id -> plaintext, for exports and `run_with_secrets`, audited as one decrypt per
+    secret (R16). Nothing is returned unless every value opens and every audit row is
+    written."""
+    require_admin_or_operator(user)
+    values = {}
+    for secret in secrets:
+        try:
+            values[secret.pk] = secret.value.reveal()
+        except DecryptionError:
+            raise DecryptFailed(
+                f"{DECRYPT_FAILED}: {secret.name} ({secret.profile}) cannot be opened with the "
+                "configured keys"
+            ) from None
+    with transaction.atomic():
+        log.record_many([
+            log.Entry(AuditAction.DECRYPT, secret_id=secret.pk, secret_name=secret.name,
+                      secret_profile=secret.profile, detail={"via": via}, user=user)
+            for secret in secrets
+        ])
+    return values
+
+
+@sensitive_variables()
+def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> str:
+    """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal)."""
+    require_admin_or_operator(user)
+    plaintext = resolution.value.reveal()
+    with transaction.atomic():
+        log.record(
+            AuditAction.DECRYPT, user=user, secret_name=resolution.key,
+            secret_profile=resolution.profile,
+            detail={"via": via, "source": resolution.source},
+        )
+    return plaintext

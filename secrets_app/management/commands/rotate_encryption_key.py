@@ -5,15 +5,16 @@ keeps what it finished; running again skips values already under the first key (
 and harmless when there is nothing to do). Afterwards the old keys can be removed.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from audit_app import log
-from audit_app.context import audit_context
-from audit_app.models import AuditAction, Channel
+from audit_app.models import AuditAction
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
+
+from ._options import CommandLineCommand
 
 # Every encrypted column in the database: (model, its encrypted fields).
 ENCRYPTED_COLUMNS = [
@@ -23,7 +24,7 @@ ENCRYPTED_COLUMNS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(CommandLineCommand):
     help = "Re-encrypt every stored value under the first key of SECRETS_ENCRYPTION_KEYS."
 
     def add_arguments(self, parser):
@@ -34,11 +35,10 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         service = get_encryption_service()
         rotated = unreadable = 0
-        with audit_context(channel=Channel.CLI):
-            for model, fields in ENCRYPTED_COLUMNS:
-                done, failed = self._rotate_table(service, model, fields, batch_size)
-                rotated += done
-                unreadable += failed
+        for model, fields in ENCRYPTED_COLUMNS:
+            done, failed = self._rotate_table(service, model, fields, batch_size)
+            rotated += done
+            unreadable += failed
         if unreadable:
             raise CommandError(
                 f"{unreadable} value(s) could not be decrypted with any configured key and "

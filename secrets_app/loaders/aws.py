@@ -1,0 +1,129 @@
+"""AWS Secrets Manager (R5.3), through boto3.
+
+For key K in profile P (then `default`) it reads the secret `<prefix>P/K` — a plain string, or
+JSON holding K — and then the secret `<prefix>P`, JSON holding several keys. Answers, misses and
+failures are cached for SECRETS_AWS_CACHE_SECONDS; timeouts and retries are bounded, so a dead
+endpoint costs one bounded wait per cache period and never breaks the chain: any error is a
+logged warning and "not found in AWS".
+"""
+
+import json
+import logging
+import threading
+import time
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from ..constants import SecretProfile
+from ..fields import Sealed
+from .base import BaseCredentialLoader, profiles_to_try
+
+logger = logging.getLogger(__name__)
+NOT_FOUND_CODES = {"ResourceNotFoundException"}
+
+
+class AWSSecretLoader(BaseCredentialLoader):
+    source = "aws"
+
+    def __init__(self, *, region=None, endpoint_url=None, prefix=None, cache_seconds=None,
+                 timeout_seconds=None, max_attempts=None):
+        self.region = region if region is not None else settings.SECRETS_AWS_REGION
+        self.endpoint_url = (
+            endpoint_url if endpoint_url is not None else settings.SECRETS_AWS_ENDPOINT_URL
+        ) or None
+        self.prefix = prefix if prefix is not None else settings.SECRETS_AWS_PREFIX
+        self.cache_seconds = (
+            cache_seconds if cache_seconds is not None else settings.SECRETS_AWS_CACHE_SECONDS
+        )
+        self.timeout = (
+            timeout_seconds if timeout_seconds is not None
+            else settings.SECRETS_AWS_TIMEOUT_SECONDS
+        )
+        self.max_attempts = (
+            max_attempts if max_attempts is not None else settings.SECRETS_AWS_MAX_ATTEMPTS
+        )
+        self._client = None
+        self._cache: dict[str, tuple[float, Sealed | None]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.region)
+
+    def client(self):
+        if self._client is None:
+            self._client = boto3.session.Session().client(
+                "secretsmanager",
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=Config(
+                    connect_timeout=self.timeout,
+                    read_timeout=self.timeout,
+                    retries={"max_attempts": self.max_attempts, "mode": "standard"},
+                ),
+            )
+        return self._client
+
+    def _fetch(self, secret_id: str) -> Sealed | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(secret_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        value = self._fetch_uncached(secret_id)
+        if self.cache_seconds > 0:
+            with self._lock:
+                self._cache[secret_id] = (now + self.cache_seconds, value)
+        return value
+
+    def _fetch_uncached(self, secret_id: str) -> Sealed | None:
+        try:
+            answer = self.client().get_secret_value(SecretId=secret_id)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in NOT_FOUND_CODES:
+                logger.warning("AWS Secrets Manager refused %s (%s): not found in AWS",
+                               secret_id, code or "error")
+            return None
+        except (BotoCoreError, OSError) as error:
+            logger.warning("AWS Secrets Manager unreachable for %s (%s): not found in AWS",
+                           secret_id, type(error).__name__)
+            return None
+        text = answer.get("SecretString")
+        return None if text is None else Sealed.encrypt(text)
+
+    @sensitive_variables()
+    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+        if not self.enabled:
+            return None
+        for candidate in profiles_to_try(profile):
+            own = self._fetch(f"{self.prefix}{candidate}/{key}")
+            if own is not None:
+                text = own.reveal()
+                picked = _from_json(text, key)
+                return own if picked is None else Sealed.encrypt(picked)
+            bundle = self._fetch(f"{self.prefix}{candidate}")
+            if bundle is not None:
+                picked = _from_json(bundle.reveal(), key)
+                if picked is not None:
+                    return Sealed.encrypt(picked)
+        return None
+
+
+@sensitive_variables()
+def _from_json(text: str, key: str) -> str | None:
+    """The key's value if text is a JSON object holding it (nested values as JSON text)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or key not in document:
+        return None
+    value = document[key]
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,23 @@
+"""What every credential source answers: does it hold a key for a profile, and its value."""
+
+from abc import ABC, abstractmethod
+
+from ..constants import SecretProfile
+from ..fields import Sealed
+
+
+class BaseCredentialLoader(ABC):
+    #: The name shown as the answering source: database, environment, config_file, aws.
+    source: str = ""
+
+    def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
+        return self.get(key, profile) is not None
+
+    @abstractmethod
+    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+        """The value as a Sealed, or None when this source does not hold the key."""
+
+
+def profiles_to_try(profile: str) -> list[str]:
+    """A profile first, then `default` (R5.5): a profile without a key uses the default's."""
+    return [profile] if profile == SecretProfile.DEFAULT else [profile, SecretProfile.DEFAULT]

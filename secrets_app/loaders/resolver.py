@@ -1,0 +1,142 @@
+"""Resolve a credential through the sources in order Database → Environment → Config file →
+AWS (R5.4), answering with the value (Sealed) and the source that held it."""
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from ..constants import KEY_PATTERN, SecretProfile
+from ..fields import Sealed
+from ..models import SSHTunnel
+from .aws import AWSSecretLoader
+from .base import BaseCredentialLoader, profiles_to_try
+from .config_file import ConfigFileLoader
+from .database import DatabaseLoader
+from .environment import EnvironmentLoader
+
+SOURCES = ("database", "environment", "config_file", "aws")
+
+
+@cache
+def default_loaders() -> tuple[BaseCredentialLoader, ...]:
+    """One chain per process, so the config file and AWS caches live across requests."""
+    return (DatabaseLoader(), EnvironmentLoader(), ConfigFileLoader(), AWSSecretLoader())
+
+
+@receiver(setting_changed)
+def _rebuild_chain_on_settings_change(*, setting, **kwargs):
+    if setting.startswith(("SECRETS_CONFIG_FILE", "SECRETS_AWS_")):
+        default_loaders.cache_clear()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    key: str
+    profile: str
+    source: str | None  # None: no source holds the key
+    value: Sealed | None = field(default=None, repr=False)
+
+    @property
+    def found(self) -> bool:
+        return self.source is not None
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.match(key or ""):
+        raise ValueError(
+            f"'{key}' is not a key name: use a ConfigKey or any UPPER_SNAKE name "
+            "(a capital letter, then capitals, digits or underscores)"
+        )
+    return key
+
+
+def check_profile(profile: str) -> str:
+    if profile not in SecretProfile.values:
+        raise ValueError(
+            f"unknown profile '{profile}': use one of {', '.join(SecretProfile.values)}"
+        )
+    return profile
+
+
+def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Resolution:
+    """The first source holding the key, with its value."""
+    check_key(key)
+    check_profile(profile)
+    for loader in loaders if loaders is not None else default_loaders():
+        value = loader.get(key, profile)
+        if value is not None:
+            return Resolution(key, profile, loader.source, value)
+    return Resolution(key, profile, None)
+
+
+def locate(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> str | None:
+    """Only which source would answer; values are not read where a source can avoid it."""
+    check_key(key)
+    check_profile(profile)
+    for loader in loaders if loaders is not None else default_loaders():
+        if loader.contains(key, profile):
+            return loader.source
+    return None
+
+
+@dataclass(frozen=True)
+class SSHTunnelConfig:
+    """A whole tunnel for a connector (R7.3). password and private_key stay sealed."""
+
+    host: str
+    port: int
+    username: str
+    password: Sealed | None = field(default=None, repr=False)
+    private_key: Sealed | None = field(default=None, repr=False)
+    source: str = "database"
+    secret_name: str = ""
+
+    def revealed(self) -> dict:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password.reveal() if self.password else None,
+            "private_key": self.private_key.reveal() if self.private_key else None,
+        }
+
+
+def resolve_ssh_tunnel(
+    profile: str = SecretProfile.DEFAULT, name: str | None = None, loaders=None
+) -> SSHTunnelConfig | None:
+    """An SSH secret's tunnel in the profile (then `default`); failing that, a tunnel put
+    together from the SSH_* keys through the whole chain. None when there is no SSH_HOST."""
+    check_profile(profile)
+    for candidate in profiles_to_try(profile):
+        tunnels = SSHTunnel.objects.select_related("secret").filter(secret__profile=candidate)
+        if name:
+            tunnels = tunnels.filter(secret__name=name)
+        tunnel = tunnels.order_by("secret__name").first()
+        if tunnel is not None:
+            return SSHTunnelConfig(
+                tunnel.host, tunnel.port, tunnel.username, tunnel.password, tunnel.private_key,
+                "database", tunnel.secret.name,
+            )
+    if name:
+        return None
+    parts = {
+        key: resolve(key, profile, loaders)
+        for key in ("SSH_HOST", "SSH_PORT", "SSH_USERNAME", "SSH_PASSWORD", "SSH_PRIVATE_KEY")
+    }
+    if not parts["SSH_HOST"].found:
+        return None
+    port_text = parts["SSH_PORT"].value.reveal() if parts["SSH_PORT"].found else "22"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"SSH_PORT is not a number: {port_text!r}") from None
+    return SSHTunnelConfig(
+        host=parts["SSH_HOST"].value.reveal(),
+        port=port,
+        username=parts["SSH_USERNAME"].value.reveal() if parts["SSH_USERNAME"].found else "",
+        password=parts["SSH_PASSWORD"].value,
+        private_key=parts["SSH_PRIVATE_KEY"].value,
+        source="keys",
+    )

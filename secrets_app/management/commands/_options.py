@@ -1,0 +1,48 @@
+"""Options shared by the secrets commands."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from audit_app.context import audit_context
+from audit_app.models import Channel
+from secrets_app.constants import SecretProfile
+from secrets_app.permissions import is_secrets_admin
+
+
+def add_profile_option(parser, help_text: str, default=SecretProfile.DEFAULT) -> None:
+    parser.add_argument(
+        "--profile", choices=SecretProfile.values, default=default, metavar="PROFILE",
+        help=f"{help_text} One of: {', '.join(SecretProfile.values)}.",
+    )
+
+
+def add_as_option(parser) -> None:
+    parser.add_argument(
+        "--as", dest="as_user", metavar="USER",
+        help="Record USER (a secrets admin) as the one acting, in created_by and the audit "
+             "log. Without it the audit log records the command line and your OS account.",
+    )
+
+
+def acting_user(username: str | None):
+    if not username:
+        return None
+    User = get_user_model()
+    try:
+        user = User.objects.get(**{User.USERNAME_FIELD: username})
+    except User.DoesNotExist:
+        raise CommandError(f"No user named '{username}'.") from None
+    if not is_secrets_admin(user):
+        raise CommandError(
+            f"'{username}' is not a secrets admin (superuser, or member of the group "
+            "'Secrets administrators')."
+        )
+    return user
+
+
+class CommandLineCommand(BaseCommand):
+    """A command whose audit rows say channel `cli`, also when run through call_command."""
+
+    def execute(self, *args, **options):
+        with audit_context(channel=Channel.CLI):
+            return super().execute(*args, **options)

@@ -1,0 +1,75 @@
+"""`manage.py export_secrets`: write secrets in plaintext as YAML or dotenv (R16)."""
+
+import os
+
+from django.core.management.base import CommandError
+
+from secrets_app.constants import KEY_PATTERN, SecretProfile
+from secrets_app.exporting import FORMATS, to_dotenv, to_yaml
+from secrets_app.models import Secret
+from secrets_app.services import DecryptFailed, reveal_secrets
+
+from ._options import CommandLineCommand, acting_user, add_as_option
+
+
+class Command(CommandLineCommand):
+    help = (
+        "Write secrets in PLAINTEXT as an io_config.yaml-shaped YAML file or a .env file, "
+        "entries named by secret name, which import_secrets reads back unchanged. Secrets "
+        "whose name is not an UPPER_SNAKE key could not be read back and are left out (with a "
+        "warning). Every exported value is audited as a decrypt. Files written with --output "
+        "are readable by you alone (mode 600)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--profile", choices=SecretProfile.values, metavar="PROFILE",
+            help="Export only this profile. YAML without --profile exports every profile; "
+                 "dotenv exports one (default: default). One of: "
+                 f"{', '.join(SecretProfile.values)}.",
+        )
+        parser.add_argument(
+            "--format", dest="file_format", choices=FORMATS, default="yaml",
+            help="yaml (default) or dotenv.",
+        )
+        parser.add_argument(
+            "--output", metavar="FILE",
+            help="Write to FILE (created with mode 600) instead of standard output.",
+        )
+        add_as_option(parser)
+
+    def handle(self, *args, profile, file_format, output, as_user, **options):
+        user = acting_user(as_user)
+        if file_format == "dotenv" and not profile:
+            profile = SecretProfile.DEFAULT
+        secrets = Secret.objects.order_by("profile", "name")
+        if profile:
+            secrets = secrets.filter(profile=profile)
+        exportable = []
+        for secret in secrets:
+            if KEY_PATTERN.match(secret.name):
+                exportable.append(secret)
+            else:
+                self.stderr.write(
+                    f"Left out '{secret.name}' ({secret.profile}): its name is not an "
+                    "UPPER_SNAKE key, so import_secrets could not read it back. Rename it to "
+                    "export it."
+                )
+        try:
+            values = reveal_secrets(exportable, user, via="export_secrets")
+        except DecryptFailed as error:
+            raise CommandError(f"{error}. Nothing was exported.") from None
+        by_profile: dict[str, dict[str, str]] = {}
+        for secret in exportable:
+            by_profile.setdefault(secret.profile, {})[secret.name] = values[secret.pk]
+        if file_format == "dotenv":
+            text = to_dotenv(by_profile.get(profile, {}))
+        else:
+            text = to_yaml(by_profile)
+        if output:
+            descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            self.stderr.write(f"Exported {len(exportable)} secret(s) to {output}.")
+        else:
+            self.stdout.write(text, ending="")

@@ -1,0 +1,40 @@
+"""`manage.py resolve_credential KEY`: which source answers for a key (R15)."""
+
+from django.core.management.base import CommandError
+
+from secrets_app.loaders.resolver import SOURCES, resolve
+from secrets_app.services import reveal_resolution
+
+from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
+
+
+class Command(CommandLineCommand):
+    help = (
+        "Show which source answers for KEY in a profile, asking in order: "
+        f"{' -> '.join(SOURCES)}. With --reveal the value is printed alone on standard output "
+        "(for scripts) and the source goes to standard error; a reveal is audited as a "
+        "decrypt. Exits with status 1 when no source holds the key."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("key", metavar="KEY", help="A ConfigKey or any UPPER_SNAKE name.")
+        add_profile_option(parser, "The profile to resolve for (default: default).")
+        parser.add_argument("--reveal", action="store_true", help="Also print the value.")
+        add_as_option(parser)
+
+    def handle(self, *args, key, profile, reveal, as_user, **options):
+        user = acting_user(as_user)
+        try:
+            resolution = resolve(key, profile)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        if not resolution.found:
+            raise CommandError(
+                f"{key} [{profile}]: not found in any source ({', '.join(SOURCES)})."
+            )
+        line = f"{key} [{profile}]: {resolution.source}"
+        if reveal:
+            self.stderr.write(line)
+            self.stdout.write(reveal_resolution(resolution, user))
+        else:
+            self.stdout.write(line)

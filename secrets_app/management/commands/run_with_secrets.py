@@ -1,0 +1,58 @@
+"""`manage.py run_with_secrets -- CMD ARGS...`: run a program with a profile's secrets in its
+environment (R16)."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+from django.core.management.base import CommandError
+
+from secrets_app.services import DecryptFailed, profile_secrets, reveal_secrets
+
+from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
+
+
+class Command(CommandLineCommand):
+    help = (
+        "Run CMD with the profile's secrets added to its environment, one variable per key "
+        "(the profile's own, plus default's for keys it lacks; they replace variables of the "
+        "same name). Values are never printed; each is audited as a decrypt. Exits with "
+        "CMD's exit status. Put -- before CMD: run_with_secrets --profile staging -- env"
+    )
+
+    def add_arguments(self, parser):
+        add_profile_option(parser, "Whose secrets to pass (default: default).")
+        add_as_option(parser)
+        parser.add_argument(
+            "command", nargs=argparse.REMAINDER, metavar="CMD ARGS",
+            help="The program and its arguments, after --.",
+        )
+
+    def handle(self, *args, profile, as_user, command, **options):
+        if command[:1] == ["--"]:
+            command = command[1:]
+        if not command:
+            raise CommandError("Give the command to run after --, e.g. run_with_secrets -- env")
+        user = acting_user(as_user)
+        try:
+            secrets = profile_secrets(profile)
+            plaintexts = reveal_secrets(secrets, user, via="run_with_secrets")
+        except DecryptFailed as error:
+            raise CommandError(f"{error}. The command was not started.") from None
+        values = {secret.key: plaintexts[secret.pk] for secret in secrets}
+        for key, value in values.items():
+            if "\x00" in value:
+                raise CommandError(
+                    f"{key} holds a NUL character, which an environment variable cannot carry. "
+                    "The command was not started."
+                )
+        environment = {**os.environ, **values}
+        try:
+            completed = subprocess.run(command, env=environment, check=False)  # noqa: S603
+        except FileNotFoundError:
+            raise CommandError(f"Command not found: {command[0]}") from None
+        except PermissionError:
+            raise CommandError(f"Command not executable: {command[0]}") from None
+        code = completed.returncode
+        sys.exit(128 - code if code < 0 else code)  # killed by signal N: 128 + N, as shells do
