@@ -395,7 +395,8 @@ def parse_dotenv(text: str, profile: str):
     """`KEY=value` lines: unquoted (an inline ` #` starts a comment), 'single-quoted'
     (literal) or "double-quoted" (escapes \\n \\r \\t \\" \\\\ \\$; may span lines)."""
     entries, failed = [], []
-    lines = text.splitlines()
+    # Only \n (or \r\n) ends a line: str.splitlines would also split on \x85, \u2028...
+    lines = re.split(r"\r?\n", text)
     number = 0
     while number < len(lines):
         raw = lines[number]

@@ -93,3 +93,38 @@ def use_keys(settings):
         settings.SECRETS_ENCRYPTION_KEYS_RAW = ",".join(keys)
 
     return switch
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A real AWS API endpoint (moto's server mode) on 127.0.0.1, over real HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint, settings, monkeypatch):
+    """Point the AWS loader at the moto endpoint, empty, and hand back a boto3 client."""
+    import urllib.request
+
+    import boto3
+
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10)  # noqa: S310 - our own local endpoint
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings.SECRETS_AWS_REGION = "eu-west-1"
+    settings.SECRETS_AWS_ENDPOINT_URL = moto_endpoint
+    settings.SECRETS_AWS_PREFIX = "kozmo/"
+    settings.SECRETS_AWS_CACHE_SECONDS = 60
+    return boto3.client(
+        "secretsmanager", region_name="eu-west-1", endpoint_url=moto_endpoint
+    )

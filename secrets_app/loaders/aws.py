@@ -1,10 +1,11 @@
 """AWS Secrets Manager (R5.3), through boto3.
 
 For key K in profile P (then `default`) it reads the secret `<prefix>P/K` — a plain string, or
-JSON holding K — and then the secret `<prefix>P`, JSON holding several keys. Answers, misses and
-failures are cached for SECRETS_AWS_CACHE_SECONDS; timeouts and retries are bounded, so a dead
-endpoint costs one bounded wait per cache period and never breaks the chain: any error is a
-logged warning and "not found in AWS".
+JSON holding K — and then the secret `<prefix>P`, JSON holding several keys. Answers and misses are
+cached for SECRETS_AWS_CACHE_SECONDS; timeouts and retries are bounded, and after a connection
+failure the endpoint is skipped for the cache period, so a dead endpoint costs one bounded
+wait per period and never breaks the chain: any error is a logged warning and "not found in
+AWS".
 """
 
 import json
@@ -49,6 +50,9 @@ class AWSSecretLoader(BaseCredentialLoader):
         self._client = None
         self._cache: dict[str, tuple[float, Sealed | None]] = {}
         self._lock = threading.Lock()
+        # After a connection failure every lookup is "not found" until this moment, so a
+        # dead endpoint costs one bounded wait per cache period, not one per secret name.
+        self._down_until = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -74,6 +78,8 @@ class AWSSecretLoader(BaseCredentialLoader):
             cached = self._cache.get(secret_id)
         if cached and cached[0] > now:
             return cached[1]
+        if now < self._down_until:
+            return None
         value = self._fetch_uncached(secret_id)
         if self.cache_seconds > 0:
             with self._lock:
@@ -92,6 +98,7 @@ class AWSSecretLoader(BaseCredentialLoader):
         except (BotoCoreError, OSError) as error:
             logger.warning("AWS Secrets Manager unreachable for %s (%s): not found in AWS",
                            secret_id, type(error).__name__)
+            self._down_until = time.monotonic() + max(self.cache_seconds, 5)
             return None
         text = answer.get("SecretString")
         return None if text is None else Sealed.encrypt(text)

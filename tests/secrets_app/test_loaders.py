@@ -1,0 +1,165 @@
+"""Credential loaders and the resolver (R5, R7.3, R15)."""
+
+import os
+import time
+
+import pytest
+
+from secrets_app.importing import parse_yaml
+from secrets_app.loaders import config_file
+from secrets_app.loaders.config_file import ConfigFileLoader
+from secrets_app.loaders.database import DatabaseLoader
+from secrets_app.loaders.environment import EnvironmentLoader
+from secrets_app.loaders.resolver import locate, resolve, resolve_ssh_tunnel
+from secrets_app.services import SSHTunnelData, create_secret, update_secret
+
+pytestmark = pytest.mark.django_db
+
+
+def write(path, text):
+    path.write_text(text)
+    # A different mtime even on coarse clocks, as a later edit would have.
+    stamp = time.time() + (os.stat(path).st_mtime_ns % 7) + 2
+    os.utime(path, (stamp, stamp))
+
+
+class TestEnvironment:
+    def test_R5_1_reads_the_environment_for_every_profile(self):
+        loader = EnvironmentLoader({"API_TOKEN": "from-env"})
+        assert loader.get("API_TOKEN", "production").reveal() == "from-env"
+        assert loader.contains("API_TOKEN")
+        assert loader.get("MISSING") is None
+
+
+class TestConfigFile:
+    def test_R5_5_profile_sections_and_fallback_to_default(self, tmp_path):
+        path = tmp_path / "secrets.yaml"
+        write(path, "default:\n  A_KEY: a-default\n  B_KEY: b-default\n"
+                    "production:\n  A_KEY: a-prod\n")
+        loader = ConfigFileLoader(str(path))
+        assert loader.get("A_KEY", "production").reveal() == "a-prod"
+        assert loader.get("B_KEY", "production").reveal() == "b-default"
+        assert loader.get("A_KEY", "staging").reveal() == "a-default"
+        assert loader.get("C_KEY", "production") is None
+
+    def test_R5_5_a_flat_file_is_the_default_profile(self, tmp_path):
+        path = tmp_path / "flat.yaml"
+        write(path, "A_KEY: 5432\nB_KEY: text\n")
+        loader = ConfigFileLoader(str(path))
+        assert loader.get("A_KEY").reveal() == "5432"
+        assert loader.get("B_KEY", "staging").reveal() == "text"
+
+    def test_R5_2_reloaded_when_the_file_changes_not_on_every_call(
+        self, tmp_path, monkeypatch
+    ):
+        path = tmp_path / "secrets.yaml"
+        write(path, "default:\n  A_KEY: one\n")
+        parses = []
+        monkeypatch.setattr(
+            "secrets_app.importing.parse_yaml",
+            lambda text, profile: parses.append(1) or parse_yaml(text, profile),
+        )
+        loader = ConfigFileLoader(str(path))
+        for _ in range(5):
+            assert loader.get("A_KEY").reveal() == "one"
+        assert len(parses) == 1
+        write(path, "default:\n  A_KEY: two\n")
+        assert loader.get("A_KEY").reveal() == "two"
+        assert len(parses) == 2
+
+    def test_a_missing_or_broken_file_holds_nothing(self, tmp_path, caplog):
+        assert ConfigFileLoader(str(tmp_path / "absent.yaml")).get("A_KEY") is None
+        broken = tmp_path / "broken.yaml"
+        write(broken, "- not\n- a mapping\n")
+        assert ConfigFileLoader(str(broken)).get("A_KEY") is None
+        assert "cannot be read" in caplog.text
+
+    def test_the_path_comes_from_settings(self, tmp_path, settings):
+        path = tmp_path / "secrets.yaml"
+        write(path, "A_KEY: from-settings\n")
+        settings.SECRETS_CONFIG_FILE = str(path)
+        assert config_file.ConfigFileLoader().get("A_KEY").reveal() == "from-settings"
+
+
+class TestDatabase:
+    def test_R5_4_the_secret_named_like_its_key_wins(self, admin_user):
+        create_secret(admin_user, name="Warehouse", key="POSTGRES_PASSWORD", value="other")
+        create_secret(admin_user, name="POSTGRES_PASSWORD", key="POSTGRES_PASSWORD", value="main")
+        assert DatabaseLoader().get("POSTGRES_PASSWORD").reveal() == "main"
+
+    def test_otherwise_the_most_recently_changed(self, admin_user):
+        older = create_secret(admin_user, name="one", key="API_TOKEN", value="old")
+        create_secret(admin_user, name="two", key="API_TOKEN", value="new")
+        assert DatabaseLoader().get("API_TOKEN").reveal() == "new"
+        update_secret(older, admin_user, value="newest")
+        assert DatabaseLoader().get("API_TOKEN").reveal() == "newest"
+
+    def test_R5_5_profile_then_default(self, admin_user):
+        create_secret(admin_user, name="A_KEY", key="A_KEY", value="default-value")
+        assert DatabaseLoader().get("A_KEY", "staging").reveal() == "default-value"
+        create_secret(admin_user, name="A_KEY", key="A_KEY", value="staging-value",
+                      profile="staging")
+        assert DatabaseLoader().get("A_KEY", "staging").reveal() == "staging-value"
+
+
+class TestResolver:
+    def test_R5_4_order_and_source(self, admin_user, tmp_path, settings, monkeypatch):
+        path = tmp_path / "secrets.yaml"
+        write(path, "A_KEY: from-file\nB_KEY: from-file\nC_KEY: from-file\n")
+        settings.SECRETS_CONFIG_FILE = str(path)
+        monkeypatch.setenv("A_KEY", "from-env")
+        monkeypatch.setenv("B_KEY", "from-env")
+        create_secret(admin_user, name="A_KEY", key="A_KEY", value="from-db")
+        answers = {key: resolve(key) for key in ("A_KEY", "B_KEY", "C_KEY", "D_KEY")}
+        assert answers["A_KEY"].source == "database"
+        assert answers["A_KEY"].value.reveal() == "from-db"
+        assert answers["B_KEY"].source == "environment"
+        assert answers["C_KEY"].source == "config_file"
+        assert answers["D_KEY"].source is None and not answers["D_KEY"].found
+        assert [locate(key) for key in answers] == [
+            "database", "environment", "config_file", None,
+        ]
+
+    def test_a_resolution_never_prints_its_value(self, monkeypatch):
+        monkeypatch.setenv("A_KEY", "PRINT-CANARY")
+        resolution = resolve("A_KEY")
+        assert "PRINT-CANARY" not in repr(resolution) + str(resolution)
+
+    @pytest.mark.parametrize("key", ["lower", "1ABC", "A-B", ""])
+    def test_bad_key_names_are_refused(self, key):
+        with pytest.raises(ValueError, match="UPPER_SNAKE"):
+            resolve(key)
+
+    def test_unknown_profiles_are_refused(self):
+        with pytest.raises(ValueError, match="unknown profile"):
+            resolve("A_KEY", "qa")
+
+
+class TestSSHTunnel:
+    def test_R7_3_a_stored_tunnel_for_the_profile(self, admin_user):
+        create_secret(
+            admin_user, name="bastion", key="SSH_PRIVATE_KEY", value="", profile="production",
+            ssh=SSHTunnelData(host="bastion.prod", port=2222, username="deploy",
+                              password="pw", private_key="KEY"),
+        )
+        tunnel = resolve_ssh_tunnel("production")
+        assert tunnel.revealed() == {
+            "host": "bastion.prod", "port": 2222, "username": "deploy",
+            "password": "pw", "private_key": "KEY",
+        }
+        assert (tunnel.source, tunnel.secret_name) == ("database", "bastion")
+        assert "pw" not in repr(tunnel)
+
+    def test_R7_3_a_tunnel_put_together_from_ssh_keys(self, monkeypatch):
+        monkeypatch.setenv("SSH_HOST", "jump.example.com")
+        monkeypatch.setenv("SSH_USERNAME", "ops")
+        monkeypatch.setenv("SSH_PRIVATE_KEY", "PEM")
+        tunnel = resolve_ssh_tunnel("staging")
+        assert tunnel.revealed() == {
+            "host": "jump.example.com", "port": 22, "username": "ops",
+            "password": None, "private_key": "PEM",
+        }
+        assert tunnel.source == "keys"
+
+    def test_no_ssh_host_means_no_tunnel(self):
+        assert resolve_ssh_tunnel("staging") is None
