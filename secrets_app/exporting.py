@@ -8,15 +8,30 @@ from django.views.decorators.debug import sensitive_variables
 
 FORMATS = ("yaml", "dotenv")
 _NEEDS_DOUBLE_QUOTES = re.compile(r"['\n\r]")
+# Characters YAML reads as line breaks or may drop (NEL, line/paragraph separators, BOM,
+# controls): only the double-quoted style escapes them all.
+_YAML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+class _ExportDumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_text(dumper, value: str):
+    style = '"' if _YAML_UNSAFE.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ExportDumper.add_representer(str, _represent_text)
 
 
 @sensitive_variables()
 def to_yaml(values_by_profile: dict[str, dict[str, str]]) -> str:
     """{profile: {KEY: value}} in the io_config.yaml shape; every value a quoted-if-needed
     string, so numbers, booleans and nulls come back as the same text."""
-    return yaml.safe_dump(
-        values_by_profile, allow_unicode=True, default_flow_style=False, sort_keys=True,
-        width=10_000,
+    return yaml.dump(
+        values_by_profile, Dumper=_ExportDumper, allow_unicode=True,
+        default_flow_style=False, sort_keys=True, width=10_000,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from audit_app.models import AuditLog
@@ -179,16 +179,22 @@ class TestExportRoundTrip:
 
 
 values = st.text().filter(lambda text: "{{" not in text)
+many = settings(max_examples=300)  # cheap, text-only properties: look harder
 
 
+@many
 @given(value=values)
+@example(value="\x85")
+@example(value="\u2028 \u2029 \ufeff \x00 \x1b")
 def test_R16_yaml_round_trip_of_any_text(value):
     entries, skipped, failed = parse_yaml(to_yaml({"default": {"A_KEY": value}}), None)
     assert (skipped, failed) == ([], [])
     assert [(entry.key, entry.value) for entry in entries] == [("A_KEY", value)]
 
 
+@many
 @given(value=values)
+@example(value="\x85 \u2028 \r\n")
 def test_R16_dotenv_round_trip_of_any_text(value):
     entries, _, failed = parse_dotenv(to_dotenv({"A_KEY": value}), "default")
     assert failed == []
