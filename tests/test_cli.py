@@ -125,6 +125,20 @@ def test_R12_verify_audit_log_names_the_altered_row_and_exits_non_zero(project):
     assert "altered" in broken.stderr
 
 
+FIXTURE = ROOT / "tests" / "fixtures" / "io_config.yaml"
+
+
+def test_R6_import_secrets_of_the_io_config_fixture_twice(project):
+    """What the README shows: a summary counting every case, then zero created."""
+    env = {"KOZMO_FIXTURE_PG_USER": "etl_user"}
+    first = project.manage("import_secrets", str(FIXTURE), check=False, **env)
+    assert first.returncode == 1  # three entries failed, on purpose
+    assert "12 created, 0 updated, 0 unchanged, 2 skipped, 3 failed" in first.stdout
+    assert "3 entries failed" in first.stderr
+    second = project.manage("import_secrets", str(FIXTURE), check=False, **env)
+    assert "0 created, 0 updated, 12 unchanged, 2 skipped, 3 failed" in second.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -229,3 +229,20 @@ class TestRunWithSecrets:
             call_command("run_with_secrets", "--", "surely-not-a-command-kozmo")
         with pytest.raises(CommandError, match="Give the command"):
             call_command("run_with_secrets")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_import_shows_a_progress_bar_on_a_terminal(tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text("default:\n" + "".join(f"  KEY_{n}: v\n" for n in range(1200)))
+    terminal = _Terminal()
+    call_command("import_secrets", str(path), stdout=terminal)
+    assert "[##############################] 1200/1200" in terminal.getvalue()
+    plain = io.StringIO()
+    path.write_text("default:\n  KEY_0: changed\n")
+    call_command("import_secrets", str(path), stdout=plain)
+    assert "[" not in plain.getvalue()  # no bar when the output is a file or a pipe
