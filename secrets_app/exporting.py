@@ -6,6 +6,8 @@ import re
 import yaml
 from django.views.decorators.debug import sensitive_variables
 
+from .importing import LITERAL_TAG
+
 FORMATS = ("yaml", "dotenv")
 _NEEDS_DOUBLE_QUOTES = re.compile(r"['\n\r]")
 # Characters YAML reads as line breaks or may drop (NEL, line/paragraph separators, BOM,
@@ -19,7 +21,9 @@ class _ExportDumper(yaml.SafeDumper):
 
 def _represent_text(dumper, value: str):
     style = '"' if _YAML_UNSAFE.search(value) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    # "{{" would read back as a template: the !literal tag tells the importer to keep it.
+    tag = LITERAL_TAG if "{{" in value else "tag:yaml.org,2002:str"
+    return dumper.represent_scalar(tag, value, style=style)
 
 
 _ExportDumper.add_representer(str, _represent_text)

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 
 import yaml
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
-from audit_app.models import AuditAction
+from audit_app.context import current as current_context
+from audit_app.models import AuditAction, Channel
 
 from .constants import KEY_PATTERN, SecretProfile, category_for_key
 from .crypto import DecryptionError
@@ -38,7 +39,12 @@ MAX_DEPTH = 20  # io_config.yaml needs 3 or 4 levels (profile, key, a service-ac
 MAX_ALIASES = 100
 MAX_EXPANDED_NODES = 100_000  # every node counted once per alias that reaches it
 PROFILES = tuple(SecretProfile.values)
-TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")  # no nesting: linear time on any input
+LITERAL_TAG = "!literal"  # exported values holding "{{": taken as written, never resolved
+BAD_KEY_NAME = (
+    "bad key name: use UPPER_SNAKE (a capital letter, then capitals, digits or underscores); "
+    "a nested connector block such as trino: is not one credential"
+)
 ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
 BATCH = 500
@@ -111,6 +117,7 @@ class ImportSummary:
 Progress = Callable[[int, int], None]
 
 
+@sensitive_variables()
 def import_file(
     data,
     *,
@@ -120,13 +127,18 @@ def import_file(
     file_format: str = "auto",
     filename: str = "",
     progress: Progress | None = None,
+    resolve_env_vars: bool | None = None,
 ) -> ImportSummary:
     """Parse `data` (bytes, str or a binary stream) and upsert its entries.
 
     `profile` limits a sectioned YAML file to one profile, and is where a flat file or a
     dotenv file goes (default `default`). `file_format` is "yaml", "dotenv" or "auto".
+    `env_var` templates are resolved only on the command line unless `resolve_env_vars`
+    says otherwise: an uploaded file must not read the server's environment (its keys).
     """
     require_admin_or_operator(user)
+    if resolve_env_vars is None:
+        resolve_env_vars = current_context().channel == Channel.CLI
     if profile is not None and profile not in PROFILES:
         raise InvalidImport(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}")
     text = read_text(data)
@@ -135,7 +147,7 @@ def import_file(
     if file_format == "dotenv":
         entries, skipped, failed = parse_dotenv(text, profile or SecretProfile.DEFAULT)
     elif file_format == "yaml":
-        entries, skipped, failed = parse_yaml(text, profile)
+        entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
     summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
@@ -143,6 +155,7 @@ def import_file(
     return summary
 
 
+@sensitive_variables()
 def read_text(data) -> str:
     limit = settings.SECRETS_IMPORT_MAX_BYTES
     if hasattr(data, "read"):
@@ -212,8 +225,10 @@ def _describe(error: yaml.YAMLError) -> str:
 
 
 def _check_expansion(root: yaml.Node) -> None:
-    """Refuse alias bombs: count nodes as if every alias were expanded, without expanding."""
+    """Refuse alias bombs and self-referencing aliases: count nodes as if every alias were
+    expanded, without expanding anything."""
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # expanded, not yet sized: the current path from the root
     stack = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -221,6 +236,7 @@ def _check_expansion(root: yaml.Node) -> None:
             continue
         children = _children(node)
         if children_done or not children:
+            open_nodes.discard(id(node))
             total = 1 + sum(sizes[id(child)] for child in children)
             if total > MAX_EXPANDED_NODES:
                 raise InvalidImport(
@@ -228,7 +244,12 @@ def _check_expansion(root: yaml.Node) -> None:
                     "(a 'billion laughs' file?)"
                 )
             sizes[id(node)] = total
+        elif id(node) in open_nodes:
+            raise InvalidImport(
+                f"an alias refers to a value that contains it (line {_line(node)})"
+            )
         else:
+            open_nodes.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
 
@@ -241,7 +262,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def parse_yaml(text: str, profile: str | None):
+@sensitive_variables()
+def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True):
     """Entries, skipped and failed problems from an io_config.yaml-shaped document."""
     _check_events(text)
     loader = Loader(text)
@@ -255,7 +277,7 @@ def parse_yaml(text: str, profile: str | None):
                 f"the top level must be a mapping of profiles to KEY: value entries, not {kind}"
             )
         _check_expansion(root)
-        return _entries_from(root, profile, loader)
+        return _entries_from(root, profile, _Reader(loader, resolve_env_vars))
     except yaml.YAMLError as error:
         raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
     finally:
@@ -266,15 +288,24 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def _entries_from(root: yaml.MappingNode, only_profile: str | None, loader):
-    pairs = [(key, value) for key, value in root.value if not _is_version(key)]
+def _pairs(reader, node: yaml.MappingNode):
+    """A mapping's (key, value) nodes with `<<: *anchor` merge keys expanded, as YAML does."""
+    try:
+        reader.loader.flatten_mapping(node)
+    except yaml.YAMLError as error:
+        raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
+    return node.value
+
+
+def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
+    pairs = [(key, value) for key, value in _pairs(reader, root) if not _is_version(key)]
     sectioned = any(
         isinstance(key, yaml.ScalarNode) and key.value in PROFILES
         and (isinstance(value, yaml.MappingNode) or _is_null(value))
         for key, value in pairs
     )
     if not sectioned:  # a flat file: one profile
-        return _section(only_profile or SecretProfile.DEFAULT, pairs, loader)
+        return _section(only_profile or SecretProfile.DEFAULT, pairs, reader)
 
     entries, skipped, failed = [], [], []
     for key, value in pairs:
@@ -283,7 +314,7 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, loader):
             continue
         if isinstance(value, yaml.MappingNode):
             if name in PROFILES:
-                section = _section(name, value.value, loader)
+                section = _section(name, _pairs(reader, value), reader)
                 entries += section[0]
                 skipped += section[1]
                 failed += section[2]
@@ -315,67 +346,85 @@ def _line(node: yaml.Node) -> int:
 
 
 @sensitive_variables()
-def _section(profile: str, pairs, loader):
+def _section(profile: str, pairs, reader):
     entries, skipped, failed = [], [], []
     for key_node, value_node in pairs:
         key, line = _scalar_text(key_node), _line(key_node)
         if not KEY_PATTERN.match(key):
-            failed.append(Problem(
-                profile, key,
-                "bad key name: use UPPER_SNAKE (a capital letter, then capitals, digits or "
-                "underscores)", line,
-            ))
+            failed.append(Problem(profile, key, BAD_KEY_NAME, line))
             continue
         if _is_null(value_node):
             skipped.append(Problem(profile, key, "the value is null", line))
             continue
         try:
-            value = _value_text(value_node, loader)
-            _check_size(value)
-        except ValueError as error:
+            value = reader.value_text(value_node)
+        except ValueError as error:  # reasons written for people, never quoting the value
             failed.append(Problem(profile, key, str(error), line))
+            continue
+        except Exception:  # a tag or nested value no constructor accepts
+            failed.append(Problem(
+                profile, key, "the value cannot be read: an unknown tag or a malformed "
+                "nested value", line,
+            ))
             continue
         entries.append(Entry(profile, key, value, line))
     return entries, skipped, failed
 
 
-@sensitive_variables()
-def _value_text(node: yaml.Node, loader) -> str:
-    """Scalars as written (5432, 3.10 keep their text); booleans as true/false; a nested
-    mapping or list as JSON text. `{{ env_var('X') }}` templates are resolved."""
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:bool":
-            return "true" if loader.construct_object(node) else "false"
-        return _resolve_templates(node.value)
-    nested = _resolve_nested(loader.construct_object(node, deep=True))
-    return json.dumps(nested, ensure_ascii=False, default=str)
+class _Reader:
+    """Turns value nodes into stored text: scalars as written (5432 and 3.10 keep their
+    text), booleans as true/false, nested mappings and lists as JSON text. `{{ env_var('X') }}`
+    templates are resolved only when allowed; `!literal` values never are."""
 
+    def __init__(self, loader, resolve_env_vars: bool):
+        self.loader = loader
+        self.resolve_env_vars = resolve_env_vars
 
-def _resolve_nested(value):
-    if isinstance(value, str):
-        return _resolve_templates(value)
-    if isinstance(value, dict):
-        return {key: _resolve_nested(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolve_nested(item) for item in value]
-    return value
+    @sensitive_variables()
+    def value_text(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.ScalarNode):
+            _check_size(node.value)
+            if node.tag == LITERAL_TAG:
+                return node.value
+            if node.tag == "tag:yaml.org,2002:bool":
+                return "true" if self.loader.construct_object(node) else "false"
+            return self._templates(node.value)
+        nested = self._nested(self.loader.construct_object(node, deep=True))
+        text = json.dumps(nested, ensure_ascii=False, default=str)
+        _check_size(text)
+        return text
 
+    def _nested(self, value):
+        if isinstance(value, str):
+            return self._templates(value)
+        if isinstance(value, dict):
+            return {str(key): self._nested(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._nested(item) for item in value]
+        return value
 
-@sensitive_variables()
-def _resolve_templates(text: str) -> str:
-    def substitute(match: re.Match) -> str:
-        env = ENV_VAR_TEMPLATE.match(match.group(1))
-        if env is None:
-            raise ValueError(
-                f"unsupported template {{{{{match.group(1)}}}}}: only "
-                "{{ env_var('NAME') }} is resolved"
-            )
-        name = env.group(2)
-        if name not in os.environ:
-            raise ValueError(f"environment variable {name} is not set (used by env_var)")
-        return os.environ[name]
+    @sensitive_variables()
+    def _templates(self, text: str) -> str:
+        if "{{" not in text:
+            return text
 
-    return TEMPLATE.sub(substitute, text) if "{{" in text else text
+        def substitute(match: re.Match) -> str:
+            env = ENV_VAR_TEMPLATE.match(match.group(1))
+            if env is None:
+                raise ValueError(
+                    "unsupported template: only {{ env_var('NAME') }} is resolved"
+                )
+            if not self.resolve_env_vars:
+                raise ValueError(
+                    "env_var templates are resolved only by `manage.py import_secrets`: an "
+                    "upload cannot read the server's environment"
+                )
+            name = env.group(2)
+            if name not in os.environ:
+                raise ValueError(f"environment variable {name} is not set (used by env_var)")
+            return os.environ[name]
+
+        return TEMPLATE.sub(substitute, text)
 
 
 def _check_size(value: str) -> None:
@@ -393,77 +442,76 @@ _DOUBLE_QUOTED_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\",
 @sensitive_variables()
 def parse_dotenv(text: str, profile: str):
     """`KEY=value` lines: unquoted (an inline ` #` starts a comment), 'single-quoted'
-    (literal) or "double-quoted" (escapes \\n \\r \\t \\" \\\\ \\$; may span lines)."""
+    (literal) or "double-quoted" (escapes \\n \\r \\t \\" \\\\ \\$; may span lines).
+    One pass over the text, whatever it holds."""
     entries, failed = [], []
-    # Only \n (or \r\n) ends a line: str.splitlines would also split on \x85, \u2028...
-    lines = re.split(r"\r?\n", text)
-    number = 0
-    while number < len(lines):
-        raw = lines[number]
-        number += 1
-        start = number
-        stripped = raw.strip()
+    position, line_number = 0, 0
+    while position < len(text):
+        end = _line_end(text, position)
+        line = text[position:end].rstrip("\r")
+        line_number += 1
+        start_line = line_number
+        next_position = end + 1
+        stripped = line.strip()
         if not stripped or stripped.startswith("#"):
+            position = next_position
             continue
-        match = DOTENV_LINE.match(raw)
+        match = DOTENV_LINE.match(line)
         if not match:
             # The line's text is not echoed: it might be a value.
-            failed.append(Problem(profile, f"(line {start})", "not a KEY=value line", start))
+            failed.append(Problem(profile, f"(line {start_line})", "not a KEY=value line",
+                                  start_line))
+            position = next_position
             continue
-        key, rest = match.group(1), match.group(2)
+        key = match.group(1)
+        value_start = position + match.start(2)
         try:
-            if rest.startswith('"'):
-                # A double-quoted value may continue on the following lines.
-                while not _closing_quote(rest):
-                    if number >= len(lines):
-                        raise ValueError("the double-quoted value is never closed")
-                    rest += "\n" + lines[number]
-                    number += 1
-                value = _double_quoted(rest)
-            elif rest.startswith("'"):
-                end = rest.find("'", 1)
-                if end == -1:
-                    raise ValueError("the single-quoted value is never closed")
-                value = rest[1:end]
+            if text.startswith('"', value_start):
+                value, closing = _double_quoted(text, value_start)
+                line_number += text.count("\n", value_start, closing)
+                next_position = _line_end(text, closing) + 1
             else:
-                value = re.split(r"\s+#", rest, maxsplit=1)[0].strip()
+                value = _single_line_value(match.group(2))
             if not KEY_PATTERN.match(key):
-                raise ValueError(
-                    "bad key name: use UPPER_SNAKE (a capital letter, then capitals, digits or "
-                    "underscores)"
-                )
+                raise ValueError(BAD_KEY_NAME)
             _check_size(value)
         except ValueError as error:
-            failed.append(Problem(profile, key, str(error), start))
-            continue
-        entries.append(Entry(profile, key, value, start))
+            failed.append(Problem(profile, key, str(error), start_line))
+        else:
+            entries.append(Entry(profile, key, value, start_line))
+        position = next_position
     return entries, [], failed
 
 
-def _closing_quote(rest: str) -> bool:
-    escaped = False
-    for char in rest[1:]:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            return True
-    return False
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end == -1 else end
 
 
 @sensitive_variables()
-def _double_quoted(rest: str) -> str:
-    out, index = [], 1
-    while index < len(rest):
-        char = rest[index]
-        if char == "\\" and index + 1 < len(rest):
-            following = rest[index + 1]
+def _single_line_value(rest: str) -> str:
+    if rest.startswith("'"):
+        end = rest.find("'", 1)
+        if end == -1:
+            raise ValueError("the single-quoted value is never closed")
+        return rest[1:end]
+    comment = re.search(r"\s#", rest)
+    return (rest[:comment.start()] if comment else rest).strip()
+
+
+@sensitive_variables()
+def _double_quoted(text: str, opening: int) -> tuple[str, int]:
+    """The value of the double-quoted string opening at `opening`, and where it closes."""
+    out, index = [], opening + 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            following = text[index + 1]
             out.append(_DOUBLE_QUOTED_ESCAPES.get(following, "\\" + following))
             index += 2
             continue
         if char == '"':
-            return "".join(out)
+            return "".join(out), index
         out.append(char)
         index += 1
     raise ValueError("the double-quoted value is never closed")
@@ -498,11 +546,18 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress) -
             if dry_run or not (to_create or to_update):
                 return
             _write(to_create, to_update, summary, user)
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not _is_lock_conflict(error):
+            raise
         raise ImportConflict(
             "Another change to these secrets was saved while the import ran; nothing was "
             "imported. Run the import again."
         ) from None
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    """PostgreSQL's deadlock or serialization failure: retrying is the cure."""
+    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"}
 
 
 def _existing_secrets(latest: dict) -> dict:

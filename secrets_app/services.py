@@ -2,7 +2,8 @@
 
 Each operation checks the admin rule, validates, and runs in one transaction with its audit row
 (written by the Secret signals or explicitly here): if the audit row cannot be written, the
-operation does not happen (R10.1).
+operation does not happen (R10.1). Every writing transaction takes the audit chain's lock
+before any secret row, so writers (imports included) queue instead of deadlocking.
 """
 
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ def create_secret(
         _validate_tunnel(secret, ssh)
     try:
         with transaction.atomic(), audit_context(user=user):
+            log.lock_chain()  # the one lock order: chain first, then rows (no deadlocks)
             secret.save(force_insert=True)
             SecretVersion.objects.create(
                 secret=secret, number=1, value=secret.value, created_by=user
@@ -188,6 +190,7 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
         _check_value(value)
     try:
         with transaction.atomic(), audit_context(user=user):
+            log.lock_chain()
             current = _locked(secret)
             changed = _apply_changes(current, changes, value)
             _validate(current)
@@ -253,6 +256,7 @@ def delete_secret(secret: Secret, user) -> None:
     """Delete a secret with its versions and tunnel (R3.3); audited."""
     require_admin(user)
     with transaction.atomic(), audit_context(user=user):
+        log.lock_chain()
         _locked(secret).delete()
 
 
@@ -290,6 +294,7 @@ def restore_version(secret: Secret, number: int, user) -> Secret:
     Returns the updated secret."""
     require_admin(user)
     with transaction.atomic(), audit_context(user=user):
+        log.lock_chain()
         current = _locked(secret)
         version = current.versions.filter(number=number).first()
         if version is None:
@@ -346,13 +351,17 @@ def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
 
 @sensitive_variables()
 def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> str:
-    """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal)."""
+    """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal); when the
+    database answered, the row names that secret."""
     require_admin_or_operator(user)
     plaintext = resolution.value.reveal()
+    secret = resolution.origin if isinstance(resolution.origin, Secret) else None
     with transaction.atomic():
         log.record(
-            AuditAction.DECRYPT, user=user, secret_name=resolution.key,
-            secret_profile=resolution.profile,
-            detail={"via": via, "source": resolution.source},
+            AuditAction.DECRYPT, user=user,
+            secret_id=secret.pk if secret else None,
+            secret_name=secret.name if secret else resolution.key,
+            secret_profile=secret.profile if secret else resolution.profile,
+            detail={"via": via, "source": resolution.source, "key": resolution.key},
         )
     return plaintext

@@ -17,6 +17,10 @@ class BaseCredentialLoader(ABC):
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         """The value as a Sealed, or None when this source does not hold the key."""
 
+    def origin(self, key: str, profile: str = SecretProfile.DEFAULT):
+        """What exactly answered, for the audit log (the database names its Secret)."""
+        return None
+
 
 def profiles_to_try(profile: str) -> list[str]:
     """A profile first, then `default` (R5.5): a profile without a key uses the default's."""

@@ -33,3 +33,6 @@ class DatabaseLoader(BaseCredentialLoader):
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         secret = secret_for_key(key, profile)
         return secret.value if secret else None
+
+    def origin(self, key: str, profile: str = SecretProfile.DEFAULT) -> Secret | None:
+        return secret_for_key(key, profile)

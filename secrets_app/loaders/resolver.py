@@ -37,6 +37,7 @@ class Resolution:
     profile: str
     source: str | None  # None: no source holds the key
     value: Sealed | None = field(default=None, repr=False)
+    origin: object = field(default=None, repr=False)  # e.g. the answering Secret
 
     @property
     def found(self) -> bool:
@@ -67,7 +68,7 @@ def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Res
     for loader in loaders if loaders is not None else default_loaders():
         value = loader.get(key, profile)
         if value is not None:
-            return Resolution(key, profile, loader.source, value)
+            return Resolution(key, profile, loader.source, value, loader.origin(key, profile))
     return Resolution(key, profile, None)
 
 

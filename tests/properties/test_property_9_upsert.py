@@ -13,7 +13,7 @@ from tests.conftest import rolled_back
 
 keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True)
 scalars = st.one_of(
-    st.text(max_size=40).filter(lambda text: "{{" not in text),
+    st.text(max_size=40).filter(lambda text: "{{" not in text),  # templates: see test_commands
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),

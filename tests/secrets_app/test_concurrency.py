@@ -42,3 +42,51 @@ def test_R3_1_racing_creates_leave_one_secret(admin_user):
     assert Secret.objects.filter(name="raced").count() == 1
     report = verify_chain()
     assert report.ok and report.checked == 1, report.message
+
+
+def test_imports_and_console_edits_at_once_never_deadlock(admin_user):
+    """Imports lock the audit chain, then secret rows; so does every service. Overlapping
+    imports and edits queue, end consistent, and the chain stays intact."""
+    from secrets_app.importing import ImportConflict, import_file
+    from secrets_app.services import update_secret
+
+    names = [f"SHARED_{n}" for n in range(40)]
+    for name in names:
+        create_secret(admin_user, name=name, key=name, value="start")
+    errors = []
+    barrier = threading.Barrier(6)
+
+    def importer(round_number):
+        data = "default:\n" + "".join(f"  {name}: import-{round_number}\n" for name in names)
+        try:
+            barrier.wait()
+            import_file(data.encode(), user=admin_user)
+        except ImportConflict:
+            pass  # a clean "run it again" is acceptable; a deadlock or a 500 is not
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    def editor(round_number):
+        try:
+            barrier.wait()
+            for name in reversed(names[::5]):
+                update_secret(Secret.objects.get(name=name), admin_user,
+                              value=f"edit-{round_number}")
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=importer, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=editor, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    for secret in Secret.objects.filter(name__in=names):
+        assert secret.versions.first().value.reveal() == secret.value.reveal()
+    report = verify_chain()
+    assert report.ok, report.message

@@ -8,8 +8,16 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from audit_app.context import audit_context
 from audit_app.models import AuditLog
-from secrets_app.importing import InvalidImport, import_file, parse_dotenv
+from secrets_app.importing import (
+    InvalidImport,
+    detect_format,
+    import_file,
+    parse_dotenv,
+    parse_yaml,
+    read_text,
+)
 from secrets_app.models import Secret, SecretVersion
 from secrets_app.services import AdminRequired
 
@@ -24,13 +32,18 @@ def fixture_env(monkeypatch):
     monkeypatch.delenv("KOZMO_FIXTURE_UNSET_VARIABLE", raising=False)
 
 
+def import_fixture(user):
+    """As `manage.py import_secrets` does: env_var templates resolved."""
+    return import_file(FIXTURE.read_bytes(), user=user, resolve_env_vars=True)
+
+
 def values(profile="default"):
     return {s.name: s.value.reveal() for s in Secret.objects.filter(profile=profile)}
 
 
 class TestIoConfigFixture:
     def test_R6_2_every_case_is_counted(self, admin_user, fixture_env):
-        summary = import_file(FIXTURE.read_bytes(), user=admin_user)
+        summary = import_fixture(admin_user)
         assert summary.counts() == {
             "created": 12, "updated": 0, "unchanged": 0, "skipped": 2, "failed": 3,
         }
@@ -44,7 +57,7 @@ class TestIoConfigFixture:
         assert "unknown profile 'qa'" in reasons[("qa", "POSTGRES_HOST")]
 
     def test_R6_2_values_are_stored_as_text(self, admin_user, fixture_env):
-        import_file(FIXTURE.read_bytes(), user=admin_user)
+        import_fixture(admin_user)
         stored = values()
         assert stored["AWS_ACCESS_KEY_ID"] == "AKIAEXAMPLEKEY000001"  # quoted
         assert stored["POSTGRES_HOST"] == "db.internal.example.com"  # unquoted
@@ -60,7 +73,7 @@ class TestIoConfigFixture:
         assert values("production")["SNOWFLAKE_PASSWORD"] == "p@ss: with # hash and = sign"
 
     def test_R6_2_category_is_inferred(self, admin_user, fixture_env):
-        import_file(FIXTURE.read_bytes(), user=admin_user)
+        import_fixture(admin_user)
         categories = dict(Secret.objects.values_list("name", "category"))
         assert categories["AWS_REGION"] == "AWS"
         assert categories["GOOGLE_SERVICE_ACC_KEY"] == "GCP"
@@ -69,9 +82,9 @@ class TestIoConfigFixture:
     def test_R6_4_importing_twice_creates_nothing_and_writes_nothing(
         self, admin_user, fixture_env
     ):
-        import_file(FIXTURE.read_bytes(), user=admin_user)
+        import_fixture(admin_user)
         versions, audit = SecretVersion.objects.count(), AuditLog.objects.count()
-        second = import_file(FIXTURE.read_bytes(), user=admin_user)
+        second = import_fixture(admin_user)
         assert second.counts() == {
             "created": 0, "updated": 0, "unchanged": 12, "skipped": 2, "failed": 3,
         }
@@ -81,7 +94,7 @@ class TestIoConfigFixture:
     def test_R10_1_each_created_secret_is_audited_with_one_import_row(
         self, admin_user, fixture_env
     ):
-        import_file(FIXTURE.read_bytes(), user=admin_user)
+        import_fixture(admin_user)
         assert AuditLog.objects.filter(action="CREATE", username="root").count() == 12
         (row,) = AuditLog.objects.filter(action="IMPORT")
         assert row.detail == {"created": 12, "updated": 0, "unchanged": 0, "skipped": 2,
@@ -124,10 +137,56 @@ class TestUpsert:
         assert summary.created == 1
         assert "outside any profile section" in summary.failed[0].reason
 
-    def test_unsupported_templates_fail_the_entry(self, admin_user):
-        data = b"default:\n  A_KEY: \"{{ mage_secret_var('x') }}\"\n"
+    def test_unsupported_templates_fail_the_entry_without_quoting_it(self, admin_user):
+        data = b"default:\n  A_KEY: \"pa{{ssw0rd}}x\"\n"
         summary = import_file(data, user=admin_user)
         assert "unsupported template" in summary.failed[0].reason
+        assert "ssw0rd" not in str(summary.failed[0])
+
+    def test_uploads_cannot_read_the_server_environment(self, admin_user, monkeypatch):
+        """Only the command line resolves env_var: an upload through the API or console must
+        not be able to copy SECRETS_ENCRYPTION_KEY into a secret and decrypt it."""
+        data = b"default:\n  A_KEY: \"{{ env_var('SECRETS_ENCRYPTION_KEY') }}\"\n"
+        summary = import_file(data, user=admin_user)
+        assert summary.created == 0
+        assert "resolved only by `manage.py import_secrets`" in summary.failed[0].reason
+        with audit_context(channel="cli"):
+            monkeypatch.setenv("SOME_VARIABLE", "resolved")
+            data = b"default:\n  A_KEY: \"{{ env_var('SOME_VARIABLE') }}\"\n"
+            assert import_file(data, user=admin_user).created == 1
+        assert values() == {"A_KEY": "resolved"}
+
+    def test_literal_values_are_never_resolved(self, admin_user):
+        data = b"default:\n  A_KEY: !literal \"{{ env_var('HOME') }}\"\n"
+        import_file(data, user=admin_user, resolve_env_vars=True)
+        assert values() == {"A_KEY": "{{ env_var('HOME') }}"}
+
+    def test_merge_keys_are_expanded(self, admin_user):
+        data = (b"default: &base\n  A_KEY: a\n  B_KEY: b\n"
+                b"production:\n  <<: *base\n  B_KEY: prod-b\n")
+        summary = import_file(data, user=admin_user)
+        assert (summary.created, summary.failed) == (4, [])
+        assert values("production") == {"A_KEY": "a", "B_KEY": "prod-b"}
+
+    @pytest.mark.parametrize(
+        ("value", "stored"),
+        [
+            ("!!bool maybe", None),
+            ("{a: !!timestamp garbage}", None),
+            ("\n    2020-01-01: dated-key", '{"2020-01-01": "dated-key"}'),
+            ("!!python/object:os.system x", "x"),  # a scalar's text; nothing is constructed
+        ],
+    )
+    def test_odd_values_fail_their_entry_only_or_are_kept_as_text(
+        self, admin_user, value, stored
+    ):
+        data = f"default:\n  A_KEY: {value}\n  B_KEY: fine\n".encode()
+        summary = import_file(data, user=admin_user)
+        assert values().get("B_KEY") == "fine"
+        if stored is None:
+            assert summary.failed[0].reason.startswith("the value cannot be read")
+        else:
+            assert values()["A_KEY"] == stored
 
     def test_R3_6_non_admins_cannot_import(self, member):
         with pytest.raises(AdminRequired):
@@ -187,6 +246,14 @@ class TestLimits:
             lines.append(f"{level}: &{level} [" + ",".join([f"*{previous}"] * 9) + "]")
         with pytest.raises(InvalidImport, match="aliases expand"):
             import_file("\n".join(lines).encode(), user=admin_user)
+
+    @pytest.mark.parametrize(
+        "data",
+        [b"default:\n  A: &x [*x]\n", b"a: &x {b: *x}\n", b"default:\n  A: &x [a, [b, *x]]\n"],
+    )
+    def test_self_referencing_aliases_are_refused(self, admin_user, data):
+        with pytest.raises(InvalidImport, match="refers to a value that contains it"):
+            import_file(data, user=admin_user)
 
     def test_too_many_aliases_are_refused(self, admin_user):
         data = "default:\n  A_KEY: &x v\n" + "".join(f"  K{n}: *x\n" for n in range(150))
@@ -263,3 +330,40 @@ class TestDotenv:
         summary = import_file(b"A_KEY=1\nB_KEY='two'\n", user=admin_user, profile="staging")
         assert summary.created == 2
         assert values("staging") == {"A_KEY": "1", "B_KEY": "two"}
+
+
+def _finishes(call, within: float = 60) -> bool:
+    """A hang check, not a speed test: quadratic parsing of these inputs takes hours."""
+    import threading
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(within)
+    return not thread.is_alive()
+
+
+class TestPathologicalInput:
+    """Inputs under the size limit that would take hours with a careless parser."""
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b'default:\n  A_KEY: "' + b"{{" * 400_000 + b'"\n',  # template scanning
+            b'A_KEY="unclosed\n' + b"x\n" * 400_000,  # dotenv quote never closed
+            b"A_KEY=a" + b" " * 2_000_000 + b"b\n",  # comment search in spaces
+            b'A_KEY="' + b'\\"' * 1_000_000 + b"\n",  # escaped quotes, never closed
+        ],
+    )
+    def test_parsing_finishes(self, data):
+        outcome = []
+
+        def parse():
+            text = read_text(data)
+            if detect_format("", text) == "yaml":
+                outcome.append(parse_yaml(text, None))
+            else:
+                outcome.append(parse_dotenv(text, "default"))
+
+        assert _finishes(parse)
+        entries, _, failed = outcome[0]
+        assert len(entries) + len(failed) >= 1

@@ -67,7 +67,14 @@ class Command(CommandLineCommand):
         else:
             text = to_yaml(by_profile)
         if output:
-            descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                # No following a planted symlink; an existing file is narrowed to 600 too.
+                descriptor = os.open(
+                    output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600
+                )
+            except OSError as error:
+                raise CommandError(f"Cannot write {output}: {error.strerror}.") from None
+            os.fchmod(descriptor, 0o600)
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
             self.stderr.write(f"Exported {len(exportable)} secret(s) to {output}.")

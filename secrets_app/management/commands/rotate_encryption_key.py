@@ -57,6 +57,7 @@ class Command(CommandLineCommand):
         while True:
             # Rows are locked while rotated, so a concurrent edit cannot be overwritten.
             with transaction.atomic():
+                log.lock_chain()  # chain first, then rows: the order every writer uses
                 rows = model.objects.select_for_update().order_by("pk").only("pk", *fields)
                 if last_pk is not None:
                     rows = rows.filter(pk__gt=last_pk)
