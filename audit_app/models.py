@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     IMPORT = "IMPORT", "Import"
     ROTATE = "ROTATE", "Rotate key"
     EXPORT = "EXPORT", "Export"
+    TOKEN_CREATE = "TOKEN_CREATE", "API token created"
+    TOKEN_REVOKE = "TOKEN_REVOKE", "API token revoked"
 
 
 class Channel(models.TextChoices):

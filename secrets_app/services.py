@@ -20,6 +20,7 @@ from audit_app.context import audit_context
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 
+from . import ratelimit
 from .constants import SecretProfile, category_for_key
 from .crypto import DecryptionError
 from .fields import Sealed
@@ -28,6 +29,7 @@ from .permissions import ADMIN_REQUIRED, is_secrets_admin
 
 DUPLICATE_NAME = "Secret with this name already exists"
 DECRYPT_FAILED = "Failed to decrypt secret"
+RATE_LIMITED = "Rate limit exceeded. Try again later."
 EDITABLE_FIELDS = ("name", "key", "category", "profile", "description")
 
 
@@ -45,6 +47,14 @@ class DecryptFailed(Exception):
 
 class VersionNotFound(LookupError):
     pass
+
+
+class RateLimited(Exception):
+    """Too many decrypts (R10.3, R10.4); retry_after says when the window ends."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(RATE_LIMITED)
 
 
 @dataclass
@@ -260,20 +270,37 @@ def delete_secret(secret: Secret, user) -> None:
         _locked(secret).delete()
 
 
+def _admit_decrypt(user, target: dict) -> None:
+    """The gate in front of every decrypt: admins only (R2.2), within the rate limit (R10.3).
+    A refused attempt is audited (R2.5) and commits before the refusal is raised."""
+    reason = None
+    retry_after = 0
+    if not is_secrets_admin(user):
+        reason = "not an admin"
+    else:
+        usage = ratelimit.hit("decrypt", user.pk)
+        if not usage.allowed:
+            reason, retry_after = "rate limited", usage.retry_after
+    if reason is None:
+        return
+    with transaction.atomic():
+        log.record(
+            AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
+            allowed=False, detail={"reason": reason}, **target,
+        )
+    if retry_after:
+        raise RateLimited(retry_after)
+    raise AdminRequired()
+
+
 @sensitive_variables()
 def decrypt_secret(secret: Secret, user) -> str:
-    """The plaintext, for admins only (R2.1, R2.2). Every attempt is audited (R2.5); the value
-    is returned only once its audit row is written. Call it outside any outer transaction:
-    a denial's audit row commits before AdminRequired is raised, and an enclosing atomic
-    block would roll it back."""
+    """The plaintext, for admins only (R2.1, R2.2) and within the rate limit (R10.3). Every
+    attempt is audited (R2.5); the value is returned only once its audit row is written.
+    Call it outside any outer transaction: a refusal's audit row commits before the error is
+    raised, and an enclosing atomic block would roll it back."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
-    if not is_secrets_admin(user):
-        with transaction.atomic():
-            log.record(
-                AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
-                allowed=False, detail={"reason": "not an admin"}, **target,
-            )
-        raise AdminRequired()
+    _admit_decrypt(user, target)
     try:
         plaintext = secret.value.reveal()
     except DecryptionError:
@@ -287,6 +314,48 @@ def decrypt_secret(secret: Secret, user) -> str:
     with transaction.atomic():
         log.record(AuditAction.DECRYPT, user=user, **target)
     return plaintext
+
+
+@sensitive_variables()
+def decrypt_with_tunnel(secret: Secret, user) -> dict:
+    """The decrypt answer of the API (R8.6): the value and, for SSH secrets, the tunnel with
+    its password and private key (R7.3). One gate, one audit row."""
+    plaintext = decrypt_secret(secret, user)
+    answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
+              "profile": secret.profile, "value": plaintext}
+    tunnel = SSHTunnel.objects.filter(secret=secret).first()
+    if tunnel is not None:
+        try:
+            answer["ssh_tunnel"] = {
+                "host": tunnel.host, "port": tunnel.port, "username": tunnel.username,
+                "password": tunnel.password.reveal() if tunnel.password else None,
+                "private_key": tunnel.private_key.reveal() if tunnel.private_key else None,
+            }
+        except DecryptionError:
+            raise DecryptFailed() from None
+    return answer
+
+
+@sensitive_variables()
+def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | None:
+    """A whole decrypted tunnel config for a connector (R7.3), under the same gate and audit
+    as a decrypt. None when the profile has no tunnel."""
+    from .loaders.resolver import resolve_ssh_tunnel
+
+    tunnel = resolve_ssh_tunnel(profile, name)
+    target = {"secret_name": tunnel.secret_name if tunnel else (name or "SSH tunnel"),
+              "secret_profile": profile}
+    _admit_decrypt(user, target)
+    if tunnel is None:
+        return None
+    try:
+        revealed = tunnel.revealed()
+    except DecryptionError:
+        raise DecryptFailed() from None
+    with transaction.atomic():
+        log.record(AuditAction.DECRYPT, user=user, detail={"via": "ssh_tunnel",
+                                                           "source": tunnel.source}, **target)
+    return revealed
 
 
 def restore_version(secret: Secret, number: int, user) -> Secret:

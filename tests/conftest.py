@@ -48,7 +48,12 @@ def _services_are_real(django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    from django.core.cache import cache
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests that exercise the decrypt limit set their own rate; the rest are not limited.
+    settings.SECRETS_DECRYPT_RATE = "100000/m"
+    cache.clear()
     # Production serves collected, hashed files; tests read static/ directly.
     settings.STORAGES = {
         **settings.STORAGES,
@@ -128,3 +133,26 @@ def aws(moto_endpoint, settings, monkeypatch):
     return boto3.client(
         "secretsmanager", region_name="eu-west-1", endpoint_url=moto_endpoint
     )
+
+
+@pytest.fixture
+def api():
+    """A DRF client; log users in with api.force_authenticate(user)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def admin_api(api, admin_user):
+    api.force_authenticate(admin_user)
+    return api
+
+
+@pytest.fixture
+def member_api(member):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(member)
+    return client

@@ -1,0 +1,58 @@
+"""Every API error as JSON `{"detail": ...}` with the status and words SPEC R8 lists."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from ..importing import ImportConflict, InvalidImport
+from ..models import Secret
+from ..permissions import ADMIN_REQUIRED
+from ..services import DUPLICATE_NAME, DecryptFailed, RateLimited, VersionNotFound
+from .authentication import NOT_AUTHENTICATED
+
+SECRET_NOT_FOUND = "Secret not found"
+
+
+def _json(detail, code: int, **headers) -> Response:
+    body = detail if isinstance(detail, dict) else {"detail": detail}
+    return Response(body, status=code, headers=headers or None)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, RateLimited):
+        return _json(str(exc), status.HTTP_429_TOO_MANY_REQUESTS,
+                     **{"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, DecryptFailed):
+        return _json(str(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
+        return _json(ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        if errors.get("name") == [DUPLICATE_NAME]:
+            errors = {"detail": DUPLICATE_NAME, **errors}
+        return _json(errors, status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, InvalidImport):
+        return _json(str(exc), status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ImportConflict):
+        return _json(str(exc), status.HTTP_409_CONFLICT)
+    if isinstance(exc, VersionNotFound):
+        return _json(str(exc), status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Secret.DoesNotExist):
+        return _json(SECRET_NOT_FOUND, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Http404):
+        return _json("Not found.", status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        exc.detail = exceptions.ErrorDetail(NOT_AUTHENTICATED, code="not_authenticated")
+    return exception_handler(exc, context)
+
+
+def api_not_found(request, exception=None):
+    """Unknown routes under /api/ answer JSON, like the rest of the API."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def api_server_error(request):
+    return JsonResponse({"detail": "Internal server error."}, status=500)

@@ -1,0 +1,15 @@
+"""OpenAPI description of the token authentication (drf-spectacular extension)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "secrets_app.api.authentication.TokenAuthentication"
+    name = "TokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "`Token <key>`: create keys at POST /api/v1/tokens or on the "
+                           "console's Settings page.",
+        }

@@ -1,0 +1,199 @@
+"""API shapes. Values go in as text and always come out as the fixed mask (R1.3); only the
+decrypt answer carries plaintext."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from audit_app.models import AuditLog
+
+from ..constants import MASK, SecretCategory, SecretProfile
+from ..importing import ImportSummary
+from ..models import ApiToken, SecretVersion
+from ..services import SSHTunnelData, create_secret, update_secret
+
+
+@extend_schema_field({"type": "string", "example": MASK,
+                      "description": "Write: the value. Read: always ********."})
+class MaskedValueField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, allow_blank=True, **kwargs)
+
+    def to_representation(self, value):
+        return MASK
+
+
+class SSHTunnelSerializer(serializers.Serializer):
+    host = serializers.CharField(max_length=255)
+    port = serializers.IntegerField(min_value=1, max_value=65535, default=22)
+    username = serializers.CharField(max_length=255)
+    password = serializers.CharField(write_only=True, required=False, allow_null=True,
+                                     allow_blank=True, trim_whitespace=False,
+                                     help_text="Omit to keep the stored one.")
+    private_key = serializers.CharField(write_only=True, required=False, allow_null=True,
+                                        allow_blank=True, trim_whitespace=False,
+                                        help_text="Omit to keep the stored one.")
+    has_password = serializers.SerializerMethodField()
+    has_private_key = serializers.SerializerMethodField()
+
+    def get_has_password(self, tunnel) -> bool:
+        return tunnel.password is not None
+
+    def get_has_private_key(self, tunnel) -> bool:
+        return tunnel.private_key is not None
+
+
+class SecretSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(max_length=255)
+    key = serializers.CharField(max_length=255, help_text="A ConfigKey or any UPPER_SNAKE name.")
+    value = MaskedValueField(required=False,
+                             help_text="Required on create; omit on update to keep it.")
+    category = serializers.ChoiceField(choices=SecretCategory.choices, required=False,
+                                       help_text="Default: inferred from the key's service.")
+    profile = serializers.ChoiceField(choices=SecretProfile.choices, required=False,
+                                      help_text="Default on create: default.")
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    ssh_tunnel = serializers.SerializerMethodField()
+    ssh = SSHTunnelSerializer(write_only=True, required=False, allow_null=True,
+                              help_text="SSH secrets only; null removes the tunnel.")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True,
+                                       allow_null=True)
+    updated_by = serializers.CharField(source="updated_by.username", read_only=True,
+                                       allow_null=True)
+
+    @extend_schema_field(SSHTunnelSerializer(allow_null=True))
+    def get_ssh_tunnel(self, secret):
+        tunnel = getattr(secret, "ssh_tunnel", None)
+        return SSHTunnelSerializer(tunnel).data if tunnel is not None else None
+
+    def validate(self, attrs):
+        if self.instance is None and "value" not in attrs:
+            raise serializers.ValidationError({"value": "This field is required."})
+        return attrs
+
+    @staticmethod
+    def _tunnel(data):
+        return None if data is None else SSHTunnelData(
+            host=data["host"], port=data.get("port", 22), username=data["username"],
+            password=data.get("password"), private_key=data.get("private_key"),
+        )
+
+    def create(self, validated):
+        ssh = validated.pop("ssh", None)
+        return create_secret(self.context["request"].user, ssh=self._tunnel(ssh), **validated)
+
+    def update(self, instance, validated):
+        extra = {}
+        if "ssh" in validated:
+            extra["ssh"] = self._tunnel(validated.pop("ssh"))
+        return update_secret(instance, self.context["request"].user,
+                             value=validated.pop("value", None), **validated, **extra)
+
+
+class DecryptedSecretSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    key = serializers.CharField()
+    profile = serializers.CharField()
+    value = serializers.CharField(help_text="The plaintext.")
+    ssh_tunnel = serializers.DictField(required=False, help_text="SSH secrets: the tunnel, "
+                                       "password and private_key decrypted.")
+
+
+class TunnelRequestSerializer(serializers.Serializer):
+    profile = serializers.ChoiceField(choices=SecretProfile.choices,
+                                      default=SecretProfile.DEFAULT)
+    name = serializers.CharField(required=False, help_text="An SSH secret's name; default: "
+                                 "the profile's first tunnel, else the SSH_* keys.")
+
+
+class RevealedTunnelSerializer(serializers.Serializer):
+    host = serializers.CharField()
+    port = serializers.IntegerField()
+    username = serializers.CharField()
+    password = serializers.CharField(allow_null=True)
+    private_key = serializers.CharField(allow_null=True)
+
+
+class ProfileCountSerializer(serializers.Serializer):
+    profile = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True,
+                                       allow_null=True)
+    value = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SecretVersion
+        fields = ["number", "value", "created_at", "created_by", "restored_from"]
+
+    def get_value(self, version) -> str:
+        return MASK
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The YAML (or .env) file; or send it as the raw "
+                                 "body with Content-Type application/yaml.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    profile = serializers.CharField()
+    key = serializers.CharField()
+    reason = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+
+
+class ImportSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    dry_run = serializers.BooleanField()
+    skipped_entries = ProblemSerializer(many=True)
+    failures = ProblemSerializer(many=True)
+
+    def to_representation(self, summary: ImportSummary):
+        return summary.as_dict()
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = [
+            "sequence", "timestamp", "user_id", "username", "action", "secret_id",
+            "secret_name", "secret_profile", "ip_address", "user_agent", "channel", "allowed",
+            "detail", "entry_hash", "prev_hash",
+        ]
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    expires_in_days = serializers.IntegerField(
+        write_only=True, required=False, allow_null=True, min_value=1, max_value=3650,
+        help_text="Default 90; null for a token that does not expire.",
+    )
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at",
+                  "revoked_at", "active", "expires_in_days"]
+        read_only_fields = ["prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+    def get_active(self, token) -> bool:
+        return token.is_usable()
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once: store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

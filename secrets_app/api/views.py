@@ -1,0 +1,236 @@
+"""API viewsets: thin, each action one service call (R8, R12, R13, R14)."""
+
+from django.db.models import Count
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from audit_app.models import AuditLog
+
+from ..constants import SecretProfile
+from ..importing import import_file
+from ..models import ApiToken, Secret
+from ..services import decrypt_with_tunnel, delete_secret, restore_version, reveal_ssh_tunnel
+from ..tokens import create_token, revoke_token
+from . import schema  # noqa: F401 - registers the token auth scheme
+from . import serializers as s
+from .authentication import TokenAuthentication
+from .exceptions import SECRET_NOT_FOUND
+from .filters import AuditFilter, SecretFilter, StableOrderingFilter
+from .permissions import IsSecretsAdmin
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def errors(*codes: int) -> dict:
+    """OpenAPI responses for the errors an operation can answer."""
+    words = {
+        400: "Invalid input", 401: "Not authenticated", 403: "Admin privileges required",
+        404: "Not found", 409: "Conflict", 429: "Rate limit exceeded. Try again later.",
+        500: "Failed to decrypt secret",
+    }
+    return {code: OpenApiResponse(s.ErrorSerializer, description=words[code]) for code in codes}
+
+
+class RawYAMLParser(parsers.BaseParser):
+    """A YAML or .env file sent as the request body."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        from django.conf import settings
+
+        return {"raw": stream.read(settings.SECRETS_IMPORT_MAX_BYTES + 1) if stream else b""}
+
+
+class SecretViewSet(viewsets.ModelViewSet):
+    """Secrets: everyone signed in may list and read (values masked); admins change them."""
+
+    serializer_class = s.SecretSerializer
+    filterset_class = SecretFilter
+    filter_backends = [
+        *viewsets.ModelViewSet.filter_backends, StableOrderingFilter,
+    ]
+    ordering_fields = ["name", "key", "category", "profile", "created_at", "updated_at"]
+    ordering = ["name", "profile"]
+    admin_actions = {"create", "update", "partial_update", "destroy", "versions", "restore",
+                     "import_file"}
+
+    def get_queryset(self):
+        return Secret.objects.select_related("ssh_tunnel", "created_by", "updated_by")
+
+    def get_permissions(self):
+        if self.action in self.admin_actions:
+            return [IsAuthenticated(), IsSecretsAdmin()]
+        return [IsAuthenticated()]
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:  # unknown or malformed id
+            raise Secret.DoesNotExist(SECRET_NOT_FOUND) from None
+
+    @extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.SecretSerializer, **errors(401, 404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403)})
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404)})
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404)})
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
+
+    @extend_schema(responses={204: None, **errors(401, 403, 404)})
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        delete_secret(instance, self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.DecryptedSecretSerializer, **errors(401, 403, 404, 429, 500)},
+        description="The plaintext (admins only, rate-limited, audited). SSH secrets also "
+                    "carry their tunnel.",
+    )
+    @action(detail=True, methods=["post"])
+    def decrypt(self, request, pk=None):
+        secret = self.get_object()
+        return Response(decrypt_with_tunnel(secret, request.user), headers=NO_STORE)
+
+    @extend_schema(responses={200: s.ProfileCountSerializer(many=True), **errors(401)})
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def profiles(self, request):
+        counts = dict(
+            Secret.objects.values_list("profile").annotate(count=Count("id")).order_by()
+        )
+        return Response([{"profile": p, "count": counts.get(p, 0)}
+                         for p in SecretProfile.values])
+
+    @extend_schema(
+        request={"multipart/form-data": s.ImportRequestSerializer,
+                 "application/yaml": {"type": "string", "format": "binary"}},
+        parameters=[
+            OpenApiParameter("profile", str, enum=SecretProfile.values,
+                             description="Only this profile's section; a flat file's profile."),
+            OpenApiParameter("dry_run", bool, description="Check without storing."),
+        ],
+        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409)},
+    )
+    @action(detail=False, methods=["post"], url_path="import", filter_backends=[],
+            parser_classes=[parsers.MultiPartParser, RawYAMLParser])
+    def import_file(self, request):
+        upload = request.data.get("file")
+        data = upload if upload is not None else request.data.get("raw", b"")
+        profile = request.query_params.get("profile") or None
+        if profile is not None and profile not in SecretProfile.values:
+            return Response({"profile": [f"Choose one of {', '.join(SecretProfile.values)}."]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        summary = import_file(
+            data, user=request.user, profile=profile,
+            dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
+            filename=getattr(upload, "name", "") or "",
+        )
+        return Response(s.ImportSummarySerializer(summary).data)
+
+    @extend_schema(
+        request=s.TunnelRequestSerializer,
+        responses={200: s.RevealedTunnelSerializer, **errors(400, 401, 403, 404, 429, 500)},
+        description="A whole decrypted SSH tunnel config for a connector (admins only, "
+                    "rate-limited, audited).",
+    )
+    @action(detail=False, methods=["post"], url_path="ssh-tunnel", filter_backends=[])
+    def ssh_tunnel(self, request):
+        ask = s.TunnelRequestSerializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        tunnel = reveal_ssh_tunnel(request.user, ask.validated_data["profile"],
+                                   ask.validated_data.get("name"))
+        if tunnel is None:
+            return Response({"detail": "No SSH tunnel in this profile."},
+                            status=status.HTTP_404_NOT_FOUND)
+        return Response(tunnel, headers=NO_STORE)
+
+    @extend_schema(responses={200: s.VersionSerializer(many=True), **errors(401, 403, 404)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def versions(self, request, pk=None):
+        secret = self.get_object()
+        versions = secret.versions.select_related("created_by").order_by("-number")
+        return Response(s.VersionSerializer(versions, many=True).data)
+
+    @extend_schema(request=None,
+                   responses={200: s.SecretSerializer, **errors(401, 403, 404)})
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore",
+            filter_backends=[])
+    def restore(self, request, pk=None, number=None):
+        secret = restore_version(self.get_object(), int(number), request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=secret.pk)).data)
+
+
+class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log, newest first (admins only)."""
+
+    serializer_class = s.AuditLogSerializer
+    permission_classes = [IsAuthenticated, IsSecretsAdmin]
+    filterset_class = AuditFilter
+    queryset = AuditLog.objects.order_by("-sequence")
+    lookup_field = "sequence"
+
+    @extend_schema(responses={200: s.AuditLogSerializer(many=True), **errors(400, 401, 403)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.AuditLogSerializer, **errors(401, 403, 404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
+                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Your own API tokens. Create one with a token, a session, or your username and
+    password (HTTP Basic), so a new user can get the first one with curl."""
+
+    serializer_class = s.ApiTokenSerializer
+    authentication_classes = [TokenAuthentication, BasicAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
+
+    @extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.ApiTokenSerializer,
+                   responses={201: s.NewApiTokenSerializer, **errors(400, 401)})
+    def create(self, request, *args, **kwargs):
+        ask = s.ApiTokenSerializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        token, key = create_token(
+            request.user, ask.validated_data["name"],
+            ask.validated_data.get("expires_in_days", 90),
+        )
+        body = s.NewApiTokenSerializer(token).data
+        body["key"] = key
+        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+    @extend_schema(responses={204: None, **errors(401, 404)})
+    def destroy(self, request, *args, **kwargs):
+        revoke_token(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

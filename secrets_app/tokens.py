@@ -1,0 +1,73 @@
+"""API tokens (R14): create (the key shown once), authenticate, revoke. Audited."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit_app import log
+from audit_app.models import AuditAction
+
+from .models import ApiToken
+
+KEY_PREFIX = "kzs_"
+MAX_LIFETIME_DAYS = 3650
+LAST_USED_PRECISION = timedelta(minutes=1)  # at most one write per token per minute
+
+
+def digest_of(key: str) -> str:
+    # Keys are 256 random bits: a plain hash is enough, and stays valid if Django's
+    # SECRET_KEY is rotated.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(user, name: str, expires_in_days: int | None = 90) -> tuple[ApiToken, str]:
+    """A new token and its key. The key is not stored: show it now or never."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name, e.g. the program using it."})
+    if len(name) > 100:
+        raise ValidationError({"name": "The name can be at most 100 characters."})
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
+        raise ValidationError(
+            {"expires_in_days": f"Choose between 1 and {MAX_LIFETIME_DAYS} days, or none."}
+        )
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=key[:12], digest=digest_of(key), created_at=now,
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        log.record(AuditAction.TOKEN_CREATE, user=user,
+                   detail={"token": token.prefix, "name": name})
+    return token, key
+
+
+def authenticate_key(key: str) -> ApiToken | None:
+    """The usable token for this key (its user active), or None. Notes when it was used."""
+    token = (
+        ApiToken.objects.select_related("user").filter(digest=digest_of(key)).first()
+        if key.startswith(KEY_PREFIX) else None
+    )
+    if token is None or not token.is_usable() or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def revoke_token(token: ApiToken, user) -> None:
+    """Revoke one of the user's own tokens (idempotent)."""
+    if token.revoked_at is not None:
+        return
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        log.record(AuditAction.TOKEN_REVOKE, user=user,
+                   detail={"token": token.prefix, "name": token.name})
