@@ -13,7 +13,7 @@ from ..permissions import ADMIN_REQUIRED
 from ..services import DUPLICATE_NAME, DecryptFailed, RateLimited, VersionNotFound
 from .authentication import NOT_AUTHENTICATED
 
-SECRET_NOT_FOUND = "Secret not found"
+SECRET_NOT_FOUND = "Secret not found"  # noqa: S105 - a message, not a password
 
 
 def _json(detail, code: int, **headers) -> Response:
