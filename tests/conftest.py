@@ -119,8 +119,8 @@ def aws(moto_endpoint, settings, monkeypatch):
 
     import boto3
 
-    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset, timeout=10)  # noqa: S310 - our own local endpoint
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

@@ -1,0 +1,55 @@
+"""The audit log API (R12): admins only, newest first, filterable."""
+
+import pytest
+
+from secrets_app.services import create_secret, decrypt_secret
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/audit/"
+
+
+@pytest.fixture
+def history(admin_user, member):
+    first = create_secret(admin_user, name="a", key="K", value="AUDIT-CANARY")
+    second = create_secret(admin_user, name="b", key="K", value="v")
+    decrypt_secret(first, admin_user)
+    with pytest.raises(Exception):  # noqa: B017 - a denied decrypt, audited
+        decrypt_secret(second, member)
+    return first, second
+
+
+def test_R12_admins_read_the_log_newest_first(admin_api, history):
+    body = admin_api.get(URL).json()
+    actions = [(row["action"], row["allowed"]) for row in body["results"]]
+    assert actions == [("DECRYPT", False), ("DECRYPT", True), ("CREATE", True),
+                       ("CREATE", True)]
+    assert "AUDIT-CANARY" not in str(body)
+
+
+def test_R12_filters(admin_api, history):
+    first, _ = history
+
+    def count(**params):
+        response = admin_api.get(URL, params)
+        assert response.status_code == 200, response.json()
+        return response.json()["count"]
+
+    assert count(action="DECRYPT") == 2
+    assert count(user="bob") == 1
+    assert count(secret=str(first.pk)) == 2
+    assert count(allowed="false") == 1
+    assert count(since="2000-01-01T00:00:00Z") == 4
+    assert count(until="2000-01-01T00:00:00Z") == 0
+    assert admin_api.get(URL, {"since": "yesterday"}).status_code == 400
+
+
+def test_R12_non_admins_are_refused(member_api, history):
+    response = member_api.get(URL)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Admin privileges required"}
+
+
+def test_R12_the_log_is_read_only(admin_api, history):
+    assert admin_api.delete(f"{URL}1/").status_code == 405
+    assert admin_api.post(URL, {}).status_code == 405
