@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit_app.middleware.AuditContextMiddleware",
+    "secrets_app.api.middleware.ApiNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "kozmo_secrets.urls"

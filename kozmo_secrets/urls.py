@@ -5,7 +5,7 @@ from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from secrets_app.api.exceptions import api_not_found, api_server_error
+from secrets_app.api.exceptions import api_server_error
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False)),
@@ -17,12 +17,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("secrets_app.urls")),
 ]
-
-
-def handler404(request, exception):
-    if request.path.startswith("/api/"):
-        return api_not_found(request, exception)
-    return defaults.page_not_found(request, exception)
 
 
 def handler500(request):

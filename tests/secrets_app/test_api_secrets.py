@@ -50,11 +50,14 @@ class TestRead:
         assert response.status_code == 404
         assert response.json() == {"detail": "Secret not found"}
 
-    def test_R8_unknown_api_route_is_json_404(self, member_api):
-        response = member_api.get("/api/v1/nothing-here/")
-        assert response.status_code == 404
-        assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": "Not found."}
+    @pytest.mark.parametrize("debug", [False, True])
+    def test_R8_unknown_api_route_is_json_404(self, member_api, settings, debug):
+        settings.DEBUG = debug  # make run serves with DEBUG on: JSON there too
+        for path in ("/api/v1/nothing-here/", "/api/nothing", "/api/v1/secrets/a/b/c/"):
+            response = member_api.get(path)
+            assert response.status_code == 404
+            assert response["Content-Type"] == "application/json"
+            assert response.json() == {"detail": "Not found."}
 
     def test_R8_wrong_method_is_json_405(self, admin_api, secret):
         response = admin_api.post(f"{URL}{secret.pk}/versions/")
