@@ -1,11 +1,15 @@
-"""The decrypt rate limit (R10.3, R10.4): N per period per user, counted in Django's cache, so
-it holds across processes when the cache is Redis and is shared by API, console and commands.
+"""The decrypt rate limit (R10.3, R10.4): at most N decrypts by a user in any period (10 in
+any 60 s by default), counted in Django's cache so it holds across processes when the cache
+is Redis, and shared by API, console and commands.
 
-Fixed windows aligned to the period (as django-ratelimit counts), kept in the service layer
-rather than on views so that every way to decrypt shares one budget and a refused attempt can
-be audited with the rest.
+A sliding window of one-second buckets: the earlier buckets of the window are read with one
+get_many, then the attempt increments its second's counter (an atomic cache incr). Counting the
+extra bucket makes the limit strict: no span of `period` seconds ever holds more than N
+granted decrypts. Kept in the service layer rather than on views so every way to decrypt
+shares one budget and a refused attempt is audited with the rest.
 """
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\w*\s*$")
+MAX_BUCKETS = 120  # longer periods count in coarser buckets: one get_many stays small
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -39,20 +44,40 @@ class Usage:
     allowed: bool
     count: int
     limit: int
-    retry_after: int  # seconds until the window ends
+    retry_after: int  # seconds until an attempt would be allowed again
 
 
 def hit(scope: str, user_id) -> Usage:
-    """Count one attempt for this user and say whether it is within the limit."""
+    """Count one attempt for this user and say whether it is within the limit. Refused
+    attempts count too, so hammering does not shorten the wait."""
     limit, period = parse_rate(settings.SECRETS_DECRYPT_RATE)
+    width = max(1, -(-period // MAX_BUCKETS))  # seconds per bucket
+    buckets = period // width + 1
     moment = now()
-    window = int(moment // period)
-    key = f"kozmo:rate:{scope}:{user_id}:{period}:{window}"
-    cache.add(key, 0, timeout=period + 1)
+    current = int(moment // width)
+    prefix = f"kozmo:rate:{scope}:{user_id}:{period}"
+    earlier = [f"{prefix}:{bucket}" for bucket in range(current - buckets + 1, current)]
+    found = cache.get_many(earlier)
+    counts = [int(found.get(name, 0)) for name in earlier]
+    # incr answers this attempt's own place in the current second, so concurrent attempts
+    # (other processes included) each get a distinct count: exactly `limit` are granted.
+    key = f"{prefix}:{current}"
+    cache.add(key, 0, timeout=period + 2 * width)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: this is the window's first hit
-        cache.add(key, 1, timeout=period + 1)
-        count = 1
-    retry_after = max(1, int((window + 1) * period - moment + 0.999))
-    return Usage(count <= limit, count, limit, retry_after)
+        counts.append(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 2 * width)
+        counts.append(1)
+    total = sum(counts)
+    if total <= limit:
+        return Usage(True, total, limit, 0)
+    # Wait until enough of the oldest buckets have left the window: dropping the oldest
+    # `dropped` buckets happens when the bucket index reaches current + dropped.
+    remaining, dropped = total, 0
+    for count in counts:
+        remaining -= count
+        dropped += 1
+        if remaining < limit:
+            break
+    retry_after = math.ceil((current + dropped) * width - moment)
+    return Usage(False, total, limit, max(1, retry_after))

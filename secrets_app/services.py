@@ -299,10 +299,26 @@ def decrypt_secret(secret: Secret, user) -> str:
     attempt is audited (R2.5); the value is returned only once its audit row is written.
     Call it outside any outer transaction: a refusal's audit row commits before the error is
     raised, and an enclosing atomic block would roll it back."""
+    return decrypt_with_tunnel(secret, user)["value"]
+
+
+@sensitive_variables()
+def decrypt_with_tunnel(secret: Secret, user) -> dict:
+    """The decrypt answer (R8.6): the value and, for SSH secrets, the tunnel with its
+    password and private key (R7.3). One gate; everything is opened before the one audit
+    row, which says how it went."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     _admit_decrypt(user, target)
+    tunnel = SSHTunnel.objects.filter(secret=secret).first()
     try:
-        plaintext = secret.value.reveal()
+        answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
+                  "profile": secret.profile, "value": secret.value.reveal()}
+        if tunnel is not None:
+            answer["ssh_tunnel"] = {
+                "host": tunnel.host, "port": tunnel.port, "username": tunnel.username,
+                "password": tunnel.password.reveal() if tunnel.password else None,
+                "private_key": tunnel.private_key.reveal() if tunnel.private_key else None,
+            }
     except DecryptionError:
         with transaction.atomic():
             log.record(
@@ -313,48 +329,37 @@ def decrypt_secret(secret: Secret, user) -> str:
         raise DecryptFailed() from None
     with transaction.atomic():
         log.record(AuditAction.DECRYPT, user=user, **target)
-    return plaintext
-
-
-@sensitive_variables()
-def decrypt_with_tunnel(secret: Secret, user) -> dict:
-    """The decrypt answer of the API (R8.6): the value and, for SSH secrets, the tunnel with
-    its password and private key (R7.3). One gate, one audit row."""
-    plaintext = decrypt_secret(secret, user)
-    answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
-              "profile": secret.profile, "value": plaintext}
-    tunnel = SSHTunnel.objects.filter(secret=secret).first()
-    if tunnel is not None:
-        try:
-            answer["ssh_tunnel"] = {
-                "host": tunnel.host, "port": tunnel.port, "username": tunnel.username,
-                "password": tunnel.password.reveal() if tunnel.password else None,
-                "private_key": tunnel.private_key.reveal() if tunnel.private_key else None,
-            }
-        except DecryptionError:
-            raise DecryptFailed() from None
     return answer
 
 
 @sensitive_variables()
 def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | None:
-    """A whole decrypted tunnel config for a connector (R7.3), under the same gate and audit
-    as a decrypt. None when the profile has no tunnel."""
-    from .loaders.resolver import resolve_ssh_tunnel
+    """A whole decrypted tunnel config for a connector (R7.3), behind the decrypt gate, which
+    runs before anything is read. None when the profile has no tunnel (audited too)."""
+    from .loaders.resolver import check_profile, resolve_ssh_tunnel
 
-    tunnel = resolve_ssh_tunnel(profile, name)
-    target = {"secret_name": tunnel.secret_name if tunnel else (name or "SSH tunnel"),
-              "secret_profile": profile}
+    target = {"secret_name": name or "SSH tunnel", "secret_profile": str(profile)[:32]}
     _admit_decrypt(user, target)
-    if tunnel is None:
-        return None
     try:
-        revealed = tunnel.revealed()
+        check_profile(profile)
+    except ValueError as error:
+        raise ValidationError({"profile": str(error)}) from None
+    try:
+        tunnel = resolve_ssh_tunnel(profile, name)
+        revealed = tunnel.revealed() if tunnel else None
+    except ValueError as error:  # SSH_PORT not a number; the message holds no value
+        raise ValidationError({"ssh": str(error)}) from None
     except DecryptionError:
         raise DecryptFailed() from None
     with transaction.atomic():
-        log.record(AuditAction.DECRYPT, user=user, detail={"via": "ssh_tunnel",
-                                                           "source": tunnel.source}, **target)
+        log.record(
+            AuditAction.DECRYPT, user=user,
+            detail={"via": "ssh_tunnel", "outcome": "found" if tunnel else "no tunnel",
+                    **({"source": tunnel.source} if tunnel else {})},
+            secret_name=tunnel.secret_name if tunnel and tunnel.secret_name else target[
+                "secret_name"],
+            secret_profile=profile,
+        )
     return revealed
 
 

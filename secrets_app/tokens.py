@@ -24,8 +24,11 @@ def digest_of(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(user, name: str, expires_in_days: int | None = 90) -> tuple[ApiToken, str]:
-    """A new token and its key. The key is not stored: show it now or never."""
+def create_token(
+    user, name: str, expires_in_days: int | None = 90, not_after=None
+) -> tuple[ApiToken, str]:
+    """A new token and its key. The key is not stored: show it now or never. `not_after`
+    caps the expiry (a token creating a token passes its own)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, e.g. the program using it."})
@@ -37,10 +40,13 @@ def create_token(user, name: str, expires_in_days: int | None = 90) -> tuple[Api
         )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    if not_after is not None and (expires_at is None or expires_at > not_after):
+        expires_at = not_after
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user, name=name, prefix=key[:12], digest=digest_of(key), created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=expires_at,
         )
         log.record(AuditAction.TOKEN_CREATE, user=user,
                    detail={"token": token.prefix, "name": name})

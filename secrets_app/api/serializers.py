@@ -46,8 +46,11 @@ class SecretSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(max_length=255)
     key = serializers.CharField(max_length=255, help_text="A ConfigKey or any UPPER_SNAKE name.")
-    value = MaskedValueField(required=False,
-                             help_text="Required on create; omit on update to keep it.")
+    value = MaskedValueField(
+        required=False,
+        help_text="Required on create. On update, omit it, send \"\" or send back "
+                  "\"********\" to keep the stored value.",
+    )
     category = serializers.ChoiceField(choices=SecretCategory.choices, required=False,
                                        help_text="Default: inferred from the key's service.")
     profile = serializers.ChoiceField(choices=SecretProfile.choices, required=False,
@@ -69,8 +72,18 @@ class SecretSerializer(serializers.Serializer):
         return SSHTunnelSerializer(tunnel).data if tunnel is not None else None
 
     def validate(self, attrs):
-        if self.instance is None and "value" not in attrs:
-            raise serializers.ValidationError({"value": "This field is required."})
+        value = attrs.get("value")
+        if self.instance is None:
+            if value is None:
+                raise serializers.ValidationError({"value": "This field is required."})
+            if value == MASK:
+                raise serializers.ValidationError(
+                    {"value": f"{MASK} is the mask shown for every value: send the real one."}
+                )
+        elif value in (MASK, ""):
+            # What a client read back (the mask) or left empty keeps the stored value, as
+            # omitting it does: a GET-then-PUT round trip must never overwrite a secret.
+            attrs.pop("value")
         return attrs
 
     @staticmethod

@@ -132,7 +132,7 @@ def resolve_ssh_tunnel(
     try:
         port = int(port_text)
     except ValueError:
-        raise ValueError(f"SSH_PORT is not a number: {port_text!r}") from None
+        raise ValueError("SSH_PORT is not a port number") from None  # never echo a value
     return SSHTunnelConfig(
         host=parts["SSH_HOST"].value.reveal(),
         port=port,
@@ -141,3 +141,26 @@ def resolve_ssh_tunnel(
         private_key=parts["SSH_PRIVATE_KEY"].value,
         source="keys",
     )
+
+
+def locate_all(keys, profiles, loaders=None) -> dict[tuple[str, str], str | None]:
+    """Which source answers for every (key, profile) — the Catalog (R15). The database is
+    asked once for everything; the other sources per key. Values are never read."""
+    from ..models import Secret
+
+    chain = loaders if loaders is not None else default_loaders()
+    stored = set(Secret.objects.filter(key__in=keys).values_list("key", "profile").distinct())
+    answers = {}
+    for key in keys:
+        for profile in profiles:
+            source = None
+            for loader in chain:
+                if isinstance(loader, DatabaseLoader):
+                    found = any((key, p) in stored for p in profiles_to_try(profile))
+                else:
+                    found = loader.contains(key, profile)
+                if found:
+                    source = loader.source
+                    break
+            answers[(key, profile)] = source
+    return answers

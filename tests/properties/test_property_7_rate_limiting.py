@@ -38,12 +38,57 @@ def test_property_7_rate_limiting(admin_user, secrets_admin, settings, monkeypat
         if attempts > 10:
             refused = root.post(url)
             assert refused.json() == {"detail": "Rate limit exceeded. Try again later."}
-            assert 1 <= int(refused["Retry-After"]) <= 60
+            assert 1 <= int(refused["Retry-After"]) <= 61
             assert AuditLog.objects.filter(action="DECRYPT", allowed=False,
                                            detail__reason="rate limited").exists()
         # Another user has a budget of their own.
         assert [alice.post(url).status_code for _ in range(other_attempts)] == [200] * (
             other_attempts)
-        # The next window starts afresh.
-        monkeypatch.setattr(ratelimit, "now", lambda: window_start + 61)
+        # A full period after the burst, decrypts are allowed again.
+        monkeypatch.setattr(ratelimit, "now", lambda: window_start + 62)
         assert root.post(url).status_code == 200
+
+
+@pytest.mark.django_db
+@given(
+    gaps=st.lists(st.sampled_from([0, 0.05, 0.3, 1, 2.5, 7, 13, 29, 61]), min_size=11,
+                  max_size=80),
+    start=st.floats(min_value=1_000_000, max_value=2_000_000_000),
+)
+def test_property_7_no_sixty_seconds_ever_hold_more_than_ten(settings, monkeypatch, gaps,
+                                                              start):
+    """Sliding, not fixed windows: a burst at the end of one minute and another at the start
+    of the next are not 20 decrypts in a few seconds. Retry-After is honest."""
+    from django.core.cache import cache
+
+    settings.SECRETS_DECRYPT_RATE = "10/m"
+    cache.clear()
+    clock = [start]
+    monkeypatch.setattr(ratelimit, "now", lambda: clock[0])
+    granted = []
+    for gap in gaps:
+        clock[0] += gap
+        usage = ratelimit.hit("decrypt", "p7-user")
+        if usage.allowed:
+            granted.append(clock[0])
+        else:
+            assert 1 <= usage.retry_after <= 61
+    for first in granted:
+        assert sum(1 for moment in granted if first <= moment < first + 60) <= 10
+    if not usage.allowed:
+        clock[0] += usage.retry_after
+        assert ratelimit.hit("decrypt", "p7-user").allowed
+
+
+def test_R10_3_a_burst_across_a_minute_boundary_is_limited(settings, monkeypatch, db):
+    from django.core.cache import cache
+
+    settings.SECRETS_DECRYPT_RATE = "10/m"
+    cache.clear()
+    clock = [1_000_000_052.0]  # second :52 of a minute
+    monkeypatch.setattr(ratelimit, "now", lambda: clock[0])
+    assert all(ratelimit.hit("decrypt", "u").allowed for _ in range(10))
+    clock[0] += 11  # second :03 of the next minute
+    refused = ratelimit.hit("decrypt", "u")
+    assert not refused.allowed
+    assert refused.retry_after in (49, 50)  # whole seconds, rounded toward caution

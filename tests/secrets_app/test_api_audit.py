@@ -53,3 +53,10 @@ def test_R12_non_admins_are_refused(member_api, history):
 def test_R12_the_log_is_read_only(admin_api, history):
     assert admin_api.delete(f"{URL}1/").status_code == 405
     assert admin_api.post(URL, {}).status_code == 405
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00Z"])
+def test_out_of_range_times_are_400(admin_api, value):
+    response = admin_api.get(URL, {"since": value})
+    assert response.status_code == 400
+    assert "since" in response.json()

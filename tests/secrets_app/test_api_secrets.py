@@ -298,3 +298,76 @@ class TestProfilesImportVersions:
         assert response.status_code == 200, response.json()
         assert Secret.objects.get(pk=secret.pk).value.reveal() == "API-CANARY"
         assert admin_api.post(f"{URL}{secret.pk}/versions/9/restore/").status_code == 404
+
+
+class TestReviewedEdges:
+    def test_a_get_then_put_round_trip_keeps_the_value(self, admin_api, secret):
+        body = admin_api.get(f"{URL}{secret.pk}/").json()
+        body["description"] = "edited"
+        body.pop("ssh_tunnel")
+        response = admin_api.put(f"{URL}{secret.pk}/", body, format="json")
+        assert response.status_code == 200, response.json()
+        assert admin_api.patch(f"{URL}{secret.pk}/", {"value": ""},
+                               format="json").status_code == 200
+        stored = Secret.objects.get(pk=secret.pk)
+        assert stored.value.reveal() == "API-CANARY"
+        assert stored.description == "edited"
+        assert stored.versions.count() == 1
+
+    def test_creating_with_the_mask_as_value_is_refused(self, admin_api):
+        response = admin_api.post(URL, {"name": "n", "key": "K", "value": "********"},
+                                  format="json")
+        assert response.status_code == 400
+        assert "mask" in response.json()["value"][0]
+
+    @pytest.mark.parametrize("path", ["/api/v1/secrets/", "/api/v1/tokens/",
+                                      "/api/v1/secrets/ssh-tunnel/"])
+    def test_deeply_nested_json_is_400(self, admin_api, path):
+        response = admin_api.generic("POST", path, "[" * 5000 + "]" * 5000,
+                                     content_type="application/json")
+        assert response.status_code == 400
+        assert "nested too deeply" in response.json()["detail"]
+
+    def test_ssh_tunnel_checks_who_asks_before_reading_anything(
+        self, member_api, admin_api, admin_user
+    ):
+        create_secret(admin_user, name="SSH_HOST", key="SSH_HOST", value="jump",
+                      profile="staging")
+        create_secret(admin_user, name="SSH_PORT", key="SSH_PORT", value="PORT-CANARY",
+                      profile="staging")
+        url = f"{URL}ssh-tunnel/"
+        assert member_api.post(url, {"profile": "bogus"}, format="json").status_code == 403
+        assert member_api.post(url, {"profile": "staging"}, format="json").status_code == 403
+        response = admin_api.post(url, {"profile": "staging"}, format="json")
+        assert response.status_code == 400
+        assert "PORT-CANARY" not in response.content.decode()
+        assert admin_api.post(url, {"profile": "qa"}, format="json").status_code == 400
+
+    def test_a_missing_tunnel_is_404_and_audited(self, admin_api):
+        response = admin_api.post(f"{URL}ssh-tunnel/", {"profile": "staging"}, format="json")
+        assert response.status_code == 404
+        entry = AuditLog.objects.get(action="DECRYPT")
+        assert entry.detail["outcome"] == "no tunnel"
+
+    def test_a_tunnel_that_cannot_be_opened_is_audited_as_failed_only(
+        self, admin_api, admin_user, use_keys
+    ):
+        from secrets_app.crypto import configured_keys
+        from secrets_app.fields import Sealed
+        from secrets_app.models import SSHTunnel
+
+        secret = create_secret(admin_user, name="b", key="SSH_HOST", value="v",
+                               ssh=SSHTunnelData(host="h", username="u"))
+        keys = configured_keys()[0]
+        use_keys("another-key-for-the-tunnel-0123456789-0")
+        SSHTunnel.objects.filter(secret=secret).update(password=Sealed.encrypt("pw").token)
+        use_keys(*keys)
+        response = admin_api.post(f"{URL}{secret.pk}/decrypt/")
+        assert response.status_code == 500
+        rows = list(AuditLog.objects.filter(action="DECRYPT"))
+        assert [(r.allowed, r.detail.get("outcome")) for r in rows] == [(True, "failed")]
+
+    def test_an_import_without_a_file_says_how_to_send_one(self, admin_api):
+        response = admin_api.post(f"{URL}import/", {}, format="multipart")
+        assert response.status_code == 400
+        assert "multipart field" in response.json()["file"][0]

@@ -125,3 +125,13 @@ def test_create_api_token_command_prints_a_working_key(admin_user, capsys):
     call_command("create_api_token", "root", "--name", "etl")
     key = capsys.readouterr().out.strip()
     assert client_with(key).get(SECRETS).status_code == 200
+
+
+def test_R14_a_token_cannot_mint_a_longer_lived_one(admin_user):
+    parent, key = create_token(admin_user, "short", expires_in_days=1)
+    client = client_with(key)
+    forever = client.post("/api/v1/tokens/", {"name": "forever", "expires_in_days": None},
+                          format="json")
+    assert forever.status_code == 201
+    child = ApiToken.objects.get(name="forever")
+    assert child.expires_at == parent.expires_at

@@ -367,3 +367,9 @@ class TestPathologicalInput:
         assert _finishes(parse)
         entries, _, failed = outcome[0]
         assert len(entries) + len(failed) >= 1
+
+
+def test_a_big_honest_file_is_not_mistaken_for_an_alias_bomb(admin_user):
+    data = "default:\n" + "".join(f"  KEY_{n}: v\n" for n in range(120_000))
+    entries, _, failed = parse_yaml(data, None)
+    assert len(entries) == 120_000 and failed == []

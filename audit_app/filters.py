@@ -1,0 +1,46 @@
+"""Audit log filters (R12), shared by the console page and the API."""
+
+from datetime import UTC
+
+import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
+
+from .models import AuditAction, AuditLog, Channel
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time; one that overflows when converted (year 9999 at -01:00) is a clear
+    400, not a crash."""
+
+    def clean(self, value):
+        try:
+            moment = super().clean(value)
+            if moment is not None:
+                moment.astimezone(UTC)  # what the database will do with it
+            return moment
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(
+                "Enter an ISO 8601 time between the years 1 and 9998, e.g. "
+                "2026-01-31T09:00:00Z."
+            ) from None
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+class AuditFilter(django_filters.FilterSet):
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices)
+    user = django_filters.CharFilter(field_name="username", help_text="Username.")
+    secret = django_filters.UUIDFilter(field_name="secret_id", help_text="Secret id.")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    allowed = django_filters.BooleanFilter()
+    since = BoundedIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte",
+                                     help_text="ISO 8601 time, inclusive.")
+    until = BoundedIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt",
+                                     help_text="ISO 8601 time, exclusive.")
+
+    class Meta:
+        model = AuditLog
+        fields = ["action", "user", "secret", "channel", "allowed", "since", "until"]

@@ -1,0 +1,24 @@
+"""Request parsers that answer 400, never 500, to hostile bodies."""
+
+from django.conf import settings
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, plus: nesting deep enough to exhaust Python's stack is a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class RawFileParser(parsers.BaseParser):
+    """A YAML or .env file sent as the request body (any content type but multipart)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"raw": stream.read(settings.SECRETS_IMPORT_MAX_BYTES + 1) if stream else b""}
