@@ -225,3 +225,5 @@ SECRETS_IMPORT_MAX_BYTES = env_int("SECRETS_IMPORT_MAX_BYTES", 5_000_000)
 SECRETS_AWS_CACHE_SECONDS = env_int("SECRETS_AWS_CACHE_SECONDS", 60)
 SECRETS_AWS_TIMEOUT_SECONDS = env_int("SECRETS_AWS_TIMEOUT_SECONDS", 2)
 SECRETS_AWS_MAX_ATTEMPTS = env_int("SECRETS_AWS_MAX_ATTEMPTS", 2)
+# Who may read the audit log in the console: a dotted path to a check(user) -> bool.
+SECRETS_AUDIT_ACCESS = "secrets_app.permissions.is_secrets_admin"

@@ -5,6 +5,7 @@ from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from secrets_app import views as secrets_views
 from secrets_app.api.exceptions import api_server_error
 
 urlpatterns = [
@@ -16,6 +17,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("secrets_app.urls")),
+    path("catalog/", secrets_views.catalog, name="catalog"),
+    path("settings/", secrets_views.settings_page, name="settings"),
+    path("settings/tokens/<int:pk>/revoke/", secrets_views.token_revoke, name="token-revoke"),
+    path("audit/", include("audit_app.urls")),
 ]
 
 

@@ -1,0 +1,105 @@
+"""The audit log in the console (R12): filter, page, export (CSV, JSON lines), verify.
+
+audit_app knows nothing of secrets_app: who may read the log is a setting naming a check
+(SECRETS_AUDIT_ACCESS, by default the secrets-admin helper), so one rule serves everywhere.
+"""
+
+import csv
+import json
+from functools import cache
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.module_loading import import_string
+from django.views.decorators.http import require_GET, require_POST
+
+from .filters import AuditFilter
+from .log import verify_chain
+from .models import AuditLog
+
+EXPORT_FIELDS = [
+    "sequence", "timestamp", "username", "user_id", "action", "allowed", "secret_id",
+    "secret_name", "secret_profile", "channel", "ip_address", "user_agent", "detail",
+    "prev_hash", "entry_hash",
+]
+
+
+@cache
+def _access_check():
+    return import_string(settings.SECRETS_AUDIT_ACCESS)
+
+
+def _require_access(request) -> None:
+    if not _access_check()(request.user):
+        raise PermissionDenied("Admin privileges required")
+
+
+def _filtered(request):
+    return AuditFilter(request.GET, queryset=AuditLog.objects.order_by("-sequence"))
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    _require_access(request)
+    filters = _filtered(request)
+    rows = filters.qs if filters.is_valid() else AuditLog.objects.none()
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "filters": filters, "query": query.urlencode()}
+    template = "audit/log.html#rows" if request.htmx else "audit/log.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _row(entry: AuditLog) -> dict:
+    row = {name: getattr(entry, name) for name in EXPORT_FIELDS}
+    row["timestamp"] = entry.timestamp.isoformat()
+    row["secret_id"] = str(entry.secret_id) if entry.secret_id else ""
+    return row
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def audit_export(request):
+    """The filtered log as CSV or JSON lines, streamed (any size, flat memory)."""
+    _require_access(request)
+    filters = _filtered(request)
+    rows = (filters.qs if filters.is_valid() else AuditLog.objects.none()).iterator(2000)
+    if request.GET.get("format") == "jsonl":
+        lines = (json.dumps(_row(entry), default=str) + "\n" for entry in rows)
+        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        name = "audit-log.jsonl"
+    else:
+        writer = csv.writer(_Echo())
+
+        def csv_lines():
+            yield writer.writerow(EXPORT_FIELDS)
+            for entry in rows:
+                row = _row(entry)
+                row["detail"] = json.dumps(row["detail"], sort_keys=True)
+                yield writer.writerow([row[name] for name in EXPORT_FIELDS])
+
+        response = StreamingHttpResponse(csv_lines(), content_type="text/csv")
+        name = "audit-log.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def audit_verify(request):
+    _require_access(request)
+    return render(request, "audit/log.html#verify", {"report": verify_chain()})

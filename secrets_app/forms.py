@@ -1,0 +1,111 @@
+"""Console forms. They only shape and check input; services.py decides and writes."""
+
+from django import forms
+
+from .constants import SecretCategory, SecretProfile, category_for_key
+from .services import SSHTunnelData
+
+CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
+
+
+class SecretForm(forms.Form):
+    """Create and edit (R3.4, R7.4). On edit an empty value keeps the stored one."""
+
+    name = forms.CharField(max_length=255)
+    key = forms.CharField(
+        max_length=255,
+        help_text="A known key (suggested as you type) or any UPPER_SNAKE name.",
+        widget=forms.TextInput(attrs={"list": "config-keys", "autocomplete": "off",
+                                      "spellcheck": "false"}),
+    )
+    value = forms.CharField(
+        required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false",
+                                     "class": "secret-input"}),
+    )
+    category = forms.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+    profile = forms.ChoiceField(choices=SecretProfile.choices, initial=SecretProfile.DEFAULT)
+    description = forms.CharField(required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    ssh_host = forms.CharField(required=False, max_length=255, label="Host")
+    ssh_port = forms.IntegerField(required=False, min_value=1, max_value=65535, initial=22,
+                                  label="Port")
+    ssh_username = forms.CharField(required=False, max_length=255, label="Username")
+    ssh_password = forms.CharField(
+        required=False, strip=False, label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    ssh_private_key = forms.CharField(
+        required=False, strip=False, label="Private key",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false",
+                                     "class": "secret-input"}),
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            self.fields["value"].help_text = "Leave empty to keep the stored value."
+            self.fields["ssh_password"].help_text = "Leave empty to keep the stored one."
+            self.fields["ssh_private_key"].help_text = "Leave empty to keep the stored one."
+
+    def clean(self):
+        data = super().clean()
+        if not self.editing and not data.get("value") and data.get("category") != "SSH":
+            self.add_error("value", "Enter the secret's value.")
+        tunnel = data.get("category") == "SSH" and data.get("ssh_host")
+        if tunnel and not data.get("ssh_username"):
+            self.add_error("ssh_username", "An SSH tunnel needs a username.")
+        return data
+
+    def service_fields(self) -> dict:
+        """Keyword arguments for create_secret / update_secret."""
+        data = self.cleaned_data
+        category = data["category"] or None
+        if category is None and self.editing:
+            category = category_for_key(data["key"].strip())  # "automatic", as on create
+        fields = {
+            "name": data["name"], "key": data["key"], "category": category,
+            "profile": data["profile"], "description": data["description"],
+        }
+        if data["value"] or not self.editing:
+            fields["value"] = data["value"]
+        if data["category"] == "SSH" and data["ssh_host"]:
+            fields["ssh"] = SSHTunnelData(
+                host=data["ssh_host"], port=data["ssh_port"] or 22,
+                username=data["ssh_username"],
+                password=data["ssh_password"] or None,
+                private_key=data["ssh_private_key"] or None,
+            )
+        return fields
+
+    @classmethod
+    def for_secret(cls, secret) -> "SecretForm":
+        tunnel = getattr(secret, "ssh_tunnel", None)
+        initial = {
+            "name": secret.name, "key": secret.key, "category": secret.category,
+            "profile": secret.profile, "description": secret.description,
+        }
+        if tunnel is not None:
+            initial.update(ssh_host=tunnel.host, ssh_port=tunnel.port,
+                           ssh_username=tunnel.username)
+        return cls(initial=initial, editing=True)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="An io_config.yaml (profiles of KEY: value) or a .env "
+                                     "file, at most 5 MB.")
+    profile = forms.ChoiceField(
+        choices=[("", "Every profile in the file"), *SecretProfile.choices], required=False,
+        help_text="Only this profile; a flat or .env file goes here (default: default).",
+    )
+    dry_run = forms.BooleanField(required=False, label="Dry run: show what would change")
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “airflow prod”.")
+    expires_in_days = forms.TypedChoiceField(
+        coerce=int, empty_value=None, initial=90, label="Expires",
+        choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")],
+        required=False,
+    )

@@ -1,0 +1,78 @@
+// Kozmo Secrets console: dialogs, the reveal countdown, copy buttons, the SSH section.
+// No inline scripts anywhere (a strict Content-Security-Policy can forbid them).
+(function () {
+  "use strict";
+
+  function dialog() { return document.getElementById("dialog"); }
+
+  function closeDialog() {
+    var d = dialog();
+    if (d && d.open) { d.close(); }
+    if (d) { d.innerHTML = ""; }  // typed values do not linger in the page
+  }
+
+  function toast(message) {
+    var box = document.getElementById("toast");
+    if (!box || !message) { return; }
+    box.textContent = message;
+    box.classList.add("show");
+    window.setTimeout(function () { box.classList.remove("show"); }, 3500);
+  }
+
+  function syncSshSection(root) {
+    var select = root.querySelector("select[name=category]");
+    var section = root.querySelector("[data-ssh-section]");
+    if (select && section) { section.hidden = select.value !== "SSH"; }
+  }
+
+  function startCountdowns(root) {
+    (root || document).querySelectorAll("[data-countdown]:not([data-started])").forEach(function (el) {
+      var left = parseInt(el.getAttribute("data-countdown"), 10);
+      el.setAttribute("data-started", "1");
+      var timer = window.setInterval(function () {
+        left -= 1;
+        if (!el.isConnected || left <= 0) { window.clearInterval(timer); left = Math.max(left, 0); }
+        el.textContent = left + "s";
+      }, 1000);
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "dialog") {
+      if (!target.open) { target.showModal(); }
+      syncSshSection(target);
+    }
+    startCountdowns(document);
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    toast(status === 403 ? "Admin privileges required." : "Something went wrong (" + status + ").");
+  });
+
+  document.body.addEventListener("close-dialog", closeDialog);
+  document.body.addEventListener("secrets-changed", function (event) {
+    toast(event.detail && event.detail.message);
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) { event.preventDefault(); closeDialog(); return; }
+    var copier = event.target.closest("[data-copy]");
+    if (copier) {
+      var source = document.querySelector(copier.getAttribute("data-copy"));
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.textContent).then(function () { toast("Copied."); });
+      }
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("#dialog select[name=category]")) { syncSshSection(dialog()); }
+  });
+
+  document.addEventListener("close", function (event) {
+    if (event.target.id === "dialog") { event.target.innerHTML = ""; }
+  }, true);
+})();
