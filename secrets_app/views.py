@@ -54,9 +54,10 @@ def admin_only(view):
 
 
 def changed(response: HttpResponse, message: str) -> HttpResponse:
-    """Tell the page: close the dialog, refresh the table, show a note."""
-    trigger_client_event(response, "close-dialog")
+    """Tell the page: refresh the table and show a note, then close the dialog. (In this
+    order: the events start at the element that asked, which closing removes.)"""
     trigger_client_event(response, "secrets-changed", {"message": message})
+    trigger_client_event(response, "close-dialog")
     return response
 
 

@@ -7,8 +7,7 @@
 
   function closeDialog() {
     var d = dialog();
-    if (d && d.open) { d.close(); }
-    if (d) { d.innerHTML = ""; }  // typed values do not linger in the page
+    if (d && d.open) { d.close(); }  // the "close" listener below empties it
   }
 
   function toast(message) {
@@ -72,6 +71,7 @@
     if (event.target.matches("#dialog select[name=category]")) { syncSshSection(dialog()); }
   });
 
+  // Typed values (secrets among them) do not linger in the page once the dialog is closed.
   document.addEventListener("close", function (event) {
     if (event.target.id === "dialog") { event.target.innerHTML = ""; }
   }, true);
