@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint check-deploy clean
+.PHONY: install run serve test lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,16 @@ run: $(STAMP) .env
 	$(PY) manage.py bootstrap_admin
 	@echo "Open http://127.0.0.1:8000/ and sign in."
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Production-style: gunicorn with WORKERS processes, static files collected for whitenoise.
+# Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see README.
+WORKERS ?= 2
+BIND ?= 127.0.0.1:8000
+serve: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn kozmo_secrets.wsgi --workers $(WORKERS) --bind $(BIND) \
+		--access-logfile - --forwarded-allow-ips "$${SECRETS_TRUSTED_PROXIES:-127.0.0.1}"
 
 test: $(STAMP)
 	$(VENV)/bin/pytest

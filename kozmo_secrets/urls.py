@@ -3,8 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from kozmo_secrets.health import healthz
 from secrets_app import views as secrets_views
 from secrets_app.api.exceptions import api_server_error
 
@@ -15,7 +16,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("secrets_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+         name="api-docs"),
+    path("healthz", healthz, name="healthz"),
     path("", include("secrets_app.urls")),
     path("catalog/", secrets_views.catalog, name="catalog"),
     path("settings/", secrets_views.settings_page, name="settings"),

@@ -30,8 +30,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn():
-    """Two sync workers on the test database and the same Redis."""
+def gunicorn(request):
+    """Two sync workers on the test database and the same Redis. The decrypt rate can be
+    given with indirect parametrization."""
     port = _free_port()
     db = connection.settings_dict
     env = {
@@ -42,8 +43,7 @@ def gunicorn():
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        # An hour-long window: 15 quick requests cannot straddle two windows.
-        "SECRETS_DECRYPT_RATE": "10/h",
+        "SECRETS_DECRYPT_RATE": getattr(request, "param", "10/h"),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "kozmo_secrets.wsgi", "--workers", "2",
@@ -66,9 +66,10 @@ def gunicorn():
     process.wait(timeout=20)
 
 
-def post(url: str, key: str) -> tuple[int, dict, dict]:
-    request = urllib.request.Request(url, method="POST",
-                                     headers={"Authorization": f"Token {key}"})
+def post(url: str, key: str, body: dict | None = None, method: str = "POST"):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, method=method, data=data, headers={
+        "Authorization": f"Token {key}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
@@ -89,3 +90,28 @@ def test_R10_3_fifteen_decrypts_through_two_workers_exactly_ten_succeed(gunicorn
     refused = next(answer for answer in answers if answer[0] == 429)
     assert refused[1] == {"detail": "Rate limit exceeded. Try again later."}
     assert int(refused[2]["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("gunicorn", ["100000/m"], indirect=True)
+def test_creates_lists_and_decrypts_from_many_clients_never_5xx(gunicorn, admin_user):
+    """Issue 6: several client threads against two workers on PostgreSQL + Redis."""
+    _, key = create_token(admin_user, "load")
+    api = f"{gunicorn}/api/v1/secrets/"
+
+    def client(number):
+        codes = []
+        for step in range(5):
+            code, body, _ = post(api, key, {"name": f"c{number}-{step}", "key": "API_TOKEN",
+                                            "value": f"v-{number}-{step}"})
+            codes.append(code)
+            if code == 201:
+                code, answer, _ = post(f"{api}{body['id']}/decrypt/", key)
+                codes.append(code)
+                assert answer.get("value") == f"v-{number}-{step}"
+            codes.append(post(f"{api}?search=c{number}-", key, method="GET")[0])
+        return codes
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = [code for result in pool.map(client, range(8)) for code in result]
+    assert not [code for code in codes if code >= 500], codes
+    assert codes.count(201) == 40 and set(codes) <= {200, 201}
