@@ -53,7 +53,8 @@ def audit_log(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "filters": filters, "query": query.urlencode()}
-    template = "audit/log.html#rows" if request.htmx else "audit/log.html"
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "audit/log.html#rows" if partial else "audit/log.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response

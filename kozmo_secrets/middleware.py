@@ -1,7 +1,10 @@
 """Security headers Django 5.2 does not set itself: a Content-Security-Policy without inline
-scripts (the console's JavaScript is all in static files) and a Permissions-Policy."""
+scripts (the console's JavaScript is all in static files), a Permissions-Policy, and
+`Cache-Control: no-store` on signed-in pages, so neither a cache nor the browser's
+back-forward cache keeps a revealed value, a new token key, or a page after logout."""
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 
 
 class SecurityHeadersMiddleware:
@@ -14,4 +17,9 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated
+                and response.get("Content-Type", "").startswith("text/html")):
+            add_never_cache_headers(response)
+            response.headers["Cache-Control"] += ", no-store"
         return response

@@ -83,8 +83,9 @@ def secret_list(request):
         "filtered": any(request.GET.get(name) for name in ("search", "category", "profile")),
         "reveal_seconds": settings.SECRETS_REVEAL_SECONDS,
     }
-    template = "secrets/list.html#rows" if request.htmx and not request.htmx.boosted else (
-        "secrets/list.html")
+    # A history restore (Back, after htmx's cache ran out) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "secrets/list.html#rows" if partial else "secrets/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -268,7 +269,8 @@ def settings_page(request):
         else:
             context["form"] = form
     context["tokens"] = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    template = "settings/settings.html#tokens" if request.htmx else "settings/settings.html"
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "settings/settings.html#tokens" if partial else "settings/settings.html"
     response = render(request, template, context)
     if "new_key" in context:
         patch_cache_control(response, no_store=True)

@@ -76,3 +76,21 @@
     if (event.target.id === "dialog") { event.target.innerHTML = ""; }
   }, true);
 })();
+
+// Leaving a page: take revealed values and a just-created token key out of it, so that the
+// browser's back-forward cache cannot show them again. After a history restore, make the
+// filter inputs match the URL again.
+(function () {
+  "use strict";
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll("[data-testid=revealed-value], #new-token-key").forEach(function (el) {
+      el.textContent = "";
+    });
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("#filters [name], #audit-filters [name]").forEach(function (field) {
+      field.value = params.get(field.name) || "";
+    });
+  });
+})();

@@ -26,6 +26,12 @@ def test_admin_creates_edits_filters_decrypts_and_deletes(page, admin_user):
     page.click("[data-testid=new-secret]")
     dialog = page.locator("#dialog")
     expect(dialog).to_be_visible()
+    ssh_section = dialog.locator("[data-testid=ssh-section]")
+    expect(ssh_section).to_be_hidden()
+    dialog.locator("select[name=category]").select_option("SSH")
+    expect(ssh_section).to_be_visible()  # R7.4
+    dialog.locator("select[name=category]").select_option("")
+    expect(ssh_section).to_be_hidden()
     dialog.locator("input[name=name]").fill("warehouse")
     dialog.locator("input[name=key]").fill("POSTGRES_PASSWORD")
     dialog.locator("textarea[name=value]").fill("BROWSER-CANARY")

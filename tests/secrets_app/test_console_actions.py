@@ -253,3 +253,32 @@ class TestOtherPages:
         for path in ("/audit/", "/audit/export/?format=csv"):
             assert admin_client.get(path).status_code == 403
         assert admin_client.post("/audit/verify/").status_code == 403
+
+
+class TestReviewedEdges:
+    def test_a_history_restore_gets_the_whole_page(self, admin_client, secret):
+        html = admin_client.get("/secrets/?search=ware", HTTP_HX_REQUEST="true",
+                                HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+        assert 'class="dock"' in html and 'id="filters"' in html
+
+    def test_signed_in_pages_are_never_stored(self, admin_client, secret, client):
+        response = admin_client.get("/secrets/")
+        assert "no-store" in response["Cache-Control"]
+        response = admin_client.post(f"/secrets/{secret.pk}/decrypt/", **HTMX)
+        assert "no-store" in response["Cache-Control"]
+
+    def test_pager_links_carry_the_page_only_and_the_filters_once(self, admin_client,
+                                                                  admin_user):
+        for number in range(55):
+            create_secret(admin_user, name=f"svc-{number:02}", key="API_TOKEN", value="v")
+        html = admin_client.get("/secrets/?search=svc").content.decode()
+        assert 'hx-get="/secrets/?page=2"' in html  # hx-include adds the filters
+        assert 'href="?search=svc&amp;page=2"' in html  # without JavaScript too
+
+    def test_audit_exports_follow_the_filters(self, admin_client, secret):
+        html = admin_client.get("/audit/").content.decode()
+        assert html.count('form="audit-filters" formaction="/audit/export/"') == 2
+
+    def test_a_refused_page_is_styled_and_says_why(self, member_client):
+        html = member_client.get("/audit/").content.decode()
+        assert "Admin privileges required" in html and 'class="dock"' in html
