@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve test lint clean
+.PHONY: install run serve test bench lint clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# Ratios, not timings: see benchmarks/RESULTS.md. Uses PostgreSQL/Redis on 127.0.0.1 if up.
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

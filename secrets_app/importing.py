@@ -29,6 +29,7 @@ from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 
 from .constants import KEY_PATTERN, SecretProfile, category_for_key
+from .counting import secrets_changed
 from .crypto import DecryptionError
 from .models import Secret, SecretVersion
 from .services import require_admin_or_operator
@@ -631,3 +632,4 @@ def _write(to_create: list[Entry], to_update: list[Secret], summary, user) -> No
     ]
     audit.append(log.Entry(AuditAction.IMPORT, detail=summary.counts(), user=user))
     log.record_many(audit)
+    secrets_changed()

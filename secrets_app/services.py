@@ -309,7 +309,10 @@ def decrypt_with_tunnel(secret: Secret, user) -> dict:
     row, which says how it went."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     _admit_decrypt(user, target)
-    tunnel = SSHTunnel.objects.filter(secret=secret).first()
+    try:  # loaded with the secret when the caller asked for it (select_related)
+        tunnel = secret.ssh_tunnel
+    except SSHTunnel.DoesNotExist:
+        tunnel = None
     try:
         answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
                   "profile": secret.profile, "value": secret.value.reveal()}
@@ -327,8 +330,7 @@ def decrypt_with_tunnel(secret: Secret, user) -> dict:
                 **target,
             )
         raise DecryptFailed() from None
-    with transaction.atomic():
-        log.record(AuditAction.DECRYPT, user=user, **target)
+    log.record(AuditAction.DECRYPT, user=user, **target)  # its own transaction, committed
     return answer
 
 

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from audit_app import log
 from audit_app.models import AuditAction
 
+from .counting import secrets_changed
 from .models import Secret
 
 
@@ -35,6 +36,7 @@ def refuse_changes_outside_transactions(sender, instance, using, **kwargs):
 
 @receiver(post_save, sender=Secret)
 def audit_secret_saved(sender, instance: Secret, created: bool, **kwargs):
+    secrets_changed()
     if created:
         action = AuditAction.CREATE
     else:
@@ -50,6 +52,7 @@ def audit_secret_saved(sender, instance: Secret, created: bool, **kwargs):
 
 @receiver(post_delete, sender=Secret)
 def audit_secret_deleted(sender, instance: Secret, **kwargs):
+    secrets_changed()
     log.record(
         AuditAction.DELETE,
         secret_id=instance.pk,

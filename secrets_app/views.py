@@ -11,7 +11,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from .constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
+from .counting import CachedCountPaginator
 from .filters import SecretFilter
 from .forms import ImportForm, SecretForm, TokenForm
 from .importing import ImportConflict, InvalidImport, import_file
@@ -75,7 +75,7 @@ def secret_list(request):
         request.GET, queryset=Secret.objects.select_related("ssh_tunnel").order_by(
             "name", "profile")
     )
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {

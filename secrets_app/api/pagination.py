@@ -1,5 +1,7 @@
 from rest_framework import pagination
 
+from ..counting import CachedCountPaginator
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """{"count", "next", "previous", "results"}, 50 a page, ?page_size= up to 500."""
@@ -7,3 +9,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class SecretPagination(PageNumberPagination):
+    """The same, with the secrets list's count cached until the next change (counting.py)."""
+
+    django_paginator_class = CachedCountPaginator

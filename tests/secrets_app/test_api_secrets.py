@@ -371,3 +371,21 @@ class TestReviewedEdges:
         response = admin_api.post(f"{URL}import/", {}, format="multipart")
         assert response.status_code == 400
         assert "multipart field" in response.json()["file"][0]
+
+
+class TestCachedCounts:
+    def test_the_count_follows_every_change(self, admin_api, admin_user):
+        def count(**params):
+            return admin_api.get(URL, params).json()["count"]
+
+        assert count() == 0
+        first = create_secret(admin_user, name="a", key="K", value="v")
+        assert count() == 1 and count(search="a") == 1
+        admin_api.post(URL, {"name": "b", "key": "K", "value": "v"}, format="json")
+        assert count() == 2
+        from secrets_app.importing import import_file
+
+        import_file(b"default:\n  C_KEY: c\n  D_KEY: d\n", user=admin_user)
+        assert count() == 4
+        admin_api.delete(f"{URL}{first.pk}/")
+        assert count() == 3 and count(search="a") == 0
