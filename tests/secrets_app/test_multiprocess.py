@@ -30,13 +30,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn(request):
-    """Two sync workers on the test database and the same Redis. The decrypt rate can be
-    given with indirect parametrization."""
+def gunicorn(request, tmp_path):
+    """Two sync workers on the test database and the same Redis, static files collected for
+    whitenoise as `make serve` does. The decrypt rate can be given with indirect
+    parametrization."""
     port = _free_port()
     db = connection.settings_dict
     env = {
         **os.environ,
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "KOZMO_IGNORE_DOTENV": "1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
@@ -45,6 +47,8 @@ def gunicorn(request):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "SECRETS_DECRYPT_RATE": getattr(request, "param", "10/h"),
     }
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+                   cwd=ROOT, env=env, check=True, timeout=120)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "kozmo_secrets.wsgi", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
@@ -115,3 +119,19 @@ def test_creates_lists_and_decrypts_from_many_clients_never_5xx(gunicorn, admin_
         codes = [code for result in pool.map(client, range(8)) for code in result]
     assert not [code for code in codes if code >= 500], codes
     assert codes.count(201) == 40 and set(codes) <= {200, 201}
+
+
+def test_whitenoise_serves_the_collected_static_files(gunicorn, admin_user):
+    """Production serves CSS and JS itself (hashed names, long cache), with the headers."""
+    with urllib.request.urlopen(f"{gunicorn}/accounts/login/", timeout=10) as response:
+        page = response.read().decode()
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+    css = page.split('rel="stylesheet" href="')[1].split('"')[0]
+    assert css.startswith("/static/css/app.") and css.endswith(".css")  # hashed name
+    with urllib.request.urlopen(f"{gunicorn}{css}", timeout=10) as response:
+        assert response.status == 200
+        assert "max-age=315360000" in response.headers["Cache-Control"]
+    with urllib.request.urlopen(f"{gunicorn}/healthz", timeout=10) as response:
+        assert json.loads(response.read()) == {"status": "ok", "database": "ok",
+                                               "cache": "ok"}
