@@ -19,6 +19,7 @@ class AuditAction(models.TextChoices):
     EXPORT = "EXPORT", "Export"
     TOKEN_CREATE = "TOKEN_CREATE", "API token created"
     TOKEN_REVOKE = "TOKEN_REVOKE", "API token revoked"
+    LOGIN_FAILED = "LOGIN_FAILED", "Failed sign-in"
 
 
 class Channel(models.TextChoices):

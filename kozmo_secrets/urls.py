@@ -8,10 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from kozmo_secrets.health import healthz
 from secrets_app import views as secrets_views
 from secrets_app.api.exceptions import api_server_error
+from secrets_app.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/",
+         auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+         name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("secrets_app.api.urls")),

@@ -6,7 +6,7 @@ class SecretsAppConfig(AppConfig):
     verbose_name = "Secrets"
 
     def ready(self):
-        from . import signals  # noqa: F401 - connects the audit receivers
+        from . import login_throttle, signals  # noqa: F401 - connects their receivers
         from .startup import check_configuration
 
         # R10.6: refuse to start (manage.py and WSGI alike) without usable keys.

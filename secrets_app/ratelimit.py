@@ -47,10 +47,20 @@ class Usage:
     retry_after: int  # seconds until an attempt would be allowed again
 
 
-def hit(scope: str, user_id) -> Usage:
-    """Count one attempt for this user and say whether it is within the limit. Refused
-    attempts count too, so hammering does not shorten the wait."""
-    limit, period = parse_rate(settings.SECRETS_DECRYPT_RATE)
+def hit(scope: str, user_id, rate: str | None = None) -> Usage:
+    """Count one attempt for this user (or any key) and say whether it is within the limit
+    (SECRETS_DECRYPT_RATE unless `rate` is given). Refused attempts count too, so hammering
+    does not shorten the wait."""
+    return _window(scope, user_id, rate or settings.SECRETS_DECRYPT_RATE, increment=True)
+
+
+def peek(scope: str, key, rate: str) -> Usage:
+    """Whether one more attempt would be within the limit, counting nothing."""
+    return _window(scope, key, rate, increment=False)
+
+
+def _window(scope: str, user_id, rate: str, increment: bool) -> Usage:
+    limit, period = parse_rate(rate)
     width = max(1, -(-period // MAX_BUCKETS))  # seconds per bucket
     buckets = period // width + 1
     moment = now()
@@ -62,12 +72,15 @@ def hit(scope: str, user_id) -> Usage:
     # incr answers this attempt's own place in the current second, so concurrent attempts
     # (other processes included) each get a distinct count: exactly `limit` are granted.
     key = f"{prefix}:{current}"
-    cache.add(key, 0, timeout=period + 2 * width)
-    try:
-        counts.append(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=period + 2 * width)
-        counts.append(1)
+    if increment:
+        cache.add(key, 0, timeout=period + 2 * width)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=period + 2 * width)
+            counts.append(1)
+    else:
+        counts.append(int(cache.get(key, 0)) + 1)  # as if this attempt were counted
     total = sum(counts)
     if total <= limit:
         return Usage(True, total, limit, 0)

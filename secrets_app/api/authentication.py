@@ -2,6 +2,9 @@
 
 from rest_framework import authentication, exceptions
 
+from audit_app.context import current as current_context
+
+from .. import login_throttle
 from ..tokens import authenticate_key
 
 NOT_AUTHENTICATED = "Not authenticated"
@@ -28,3 +31,14 @@ class TokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to requests without credentials.
         return f'{self.keyword} realm="api"'
+
+
+class ThrottledBasicAuthentication(authentication.BasicAuthentication):
+    """Username and password (the tokens endpoint only), under the sign-in throttle."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        try:
+            login_throttle.check(userid, current_context().ip_address)
+        except login_throttle.LoginThrottled as error:
+            raise exceptions.Throttled(wait=error.retry_after, detail=str(error)) from None
+        return super().authenticate_credentials(userid, password, request)

@@ -4,7 +4,7 @@ from django.db.models import Count
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
@@ -21,7 +21,7 @@ from ..services import decrypt_with_tunnel, delete_secret, restore_version, reve
 from ..tokens import create_token, revoke_token
 from . import schema  # noqa: F401 - registers the token auth scheme
 from . import serializers as s
-from .authentication import TokenAuthentication
+from .authentication import ThrottledBasicAuthentication, TokenAuthentication
 from .exceptions import SECRET_NOT_FOUND
 from .filters import StableOrderingFilter
 from .pagination import SecretPagination
@@ -209,7 +209,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     password (HTTP Basic), so a new user can get the first one with curl."""
 
     serializer_class = s.ApiTokenSerializer
-    authentication_classes = [TokenAuthentication, BasicAuthentication, SessionAuthentication]
+    authentication_classes = [TokenAuthentication, ThrottledBasicAuthentication,
+                              SessionAuthentication]
     permission_classes = [IsAuthenticated]
     filter_backends = []
 
