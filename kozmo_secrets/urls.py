@@ -11,7 +11,7 @@ from secrets_app.api.exceptions import api_server_error
 from secrets_app.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False), name="home"),
     path("accounts/login/",
          auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
          name="login"),
