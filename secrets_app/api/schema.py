@@ -13,3 +13,12 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": "`Token <key>`: create keys at POST /api/v1/tokens or on the "
                            "console's Settings page.",
         }
+
+
+class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "secrets_app.api.authentication.ThrottledBasicAuthentication"
+    name = "BasicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic",
+                "description": "Username and password, on /api/v1/tokens only (throttled)."}
