@@ -114,7 +114,9 @@ def test_a_database_failure_at_row_5000_of_10000_leaves_nothing(admin_user):
 
     def fail_at_row_5000(execute, sql, params, many, context):
         if sql.startswith('INSERT INTO "secrets_app_secret"'):
-            inserted[0] += len(params) // columns
+            # PostgreSQL gets one array per column (UNNEST); SQLite one value per cell.
+            arrays = params and isinstance(params[0], list | tuple)
+            inserted[0] += len(params[0]) if arrays else len(params) // columns
             if inserted[0] >= 5000:
                 raise DatabaseError("disk full at row 5000")
         return execute(sql, params, many, context)

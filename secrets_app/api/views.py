@@ -2,6 +2,7 @@
 
 from django.db.models import Count
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -34,11 +35,20 @@ NO_STORE = {"Cache-Control": "no-store"}
 def errors(*codes: int) -> dict:
     """OpenAPI responses for the errors an operation can answer."""
     words = {
-        400: "Invalid input", 401: "Not authenticated", 403: "Admin privileges required",
-        404: "Not found", 409: "Conflict", 429: "Rate limit exceeded. Try again later.",
+        400: "Invalid input (the fields at fault, or a detail)",
+        401: "Not authenticated",
+        403: "Admin privileges required",
+        404: "Not found (or, on lists, an invalid page)",
+        409: "Conflict",
+        429: "Rate limit exceeded. Try again later.",
         500: "Failed to decrypt secret",
     }
-    return {code: OpenApiResponse(s.ErrorSerializer, description=words[code]) for code in codes}
+    # 400 answers name the fields at fault ({"field": ["why"]}) or say {"detail": ...}.
+    return {
+        code: OpenApiResponse(OpenApiTypes.OBJECT if code == 400 else s.ErrorSerializer,
+                              description=words[code])
+        for code in codes
+    }
 
 
 class SecretViewSet(viewsets.ModelViewSet):
@@ -73,7 +83,7 @@ class SecretViewSet(viewsets.ModelViewSet):
         self.check_object_permissions(self.request, secret)
         return secret
 
-    @extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401)})
+    @extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401, 404)})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -194,7 +204,8 @@ class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditLog.objects.order_by("-sequence")
     lookup_field = "sequence"
 
-    @extend_schema(responses={200: s.AuditLogSerializer(many=True), **errors(400, 401, 403)})
+    @extend_schema(responses={200: s.AuditLogSerializer(many=True),
+                              **errors(400, 401, 403, 404)})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -219,7 +230,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
             return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
 
-    @extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401)})
+    @extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
