@@ -135,3 +135,17 @@ def test_whitenoise_serves_the_collected_static_files(gunicorn, admin_user):
     with urllib.request.urlopen(f"{gunicorn}/healthz", timeout=10) as response:
         assert json.loads(response.read()) == {"status": "ok", "database": "ok",
                                                "cache": "ok"}
+
+
+def test_twenty_racing_creates_over_http_give_one_201_and_nineteen_400(gunicorn, admin_user):
+    """Issue 7: the same name in the same profile from 20 clients at once, through two
+    worker processes on PostgreSQL: exactly one 201, the rest 400 with the reason."""
+    _, key = create_token(admin_user, "race")
+    body = {"name": "raced-over-http", "key": "API_TOKEN", "value": "v", "profile": "staging"}
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: post(f"{gunicorn}/api/v1/secrets/", key, body),
+                                range(20)))
+    codes = sorted(code for code, _, _ in answers)
+    assert codes == [201] + [400] * 19, codes
+    refusals = [answer for code, answer, _ in answers if code == 400]
+    assert all(r["detail"] == "Secret with this name already exists" for r in refusals)
