@@ -68,9 +68,9 @@ def populate(count: int, start: int = 0, token: str | None = None) -> None:
             Secret.objects.bulk_create(batch)
             batch = []
     Secret.objects.bulk_create(batch)
-    from secrets_app.counting import _bump
+    from secrets_app.counting import secrets_changed
 
-    _bump()
+    secrets_changed()
 
 
 def wipe(name_like: str = "%") -> None:
@@ -85,9 +85,9 @@ def wipe(name_like: str = "%") -> None:
         cursor.execute(f"DELETE FROM secrets_app_sshtunnel WHERE secret_id IN ({where})",
                        [name_like])
         cursor.execute("DELETE FROM secrets_app_secret WHERE name LIKE %s", [name_like])
-    from secrets_app.counting import _bump
+    from secrets_app.counting import secrets_changed
 
-    _bump()
+    secrets_changed()
 
 
 def token_for_admin():

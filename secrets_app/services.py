@@ -24,6 +24,7 @@ from . import ratelimit
 from .constants import SecretProfile, category_for_key
 from .crypto import DecryptionError
 from .fields import Sealed
+from .loaders.resolver import check_profile, resolve_ssh_tunnel
 from .models import Secret, SecretVersion, SSHTunnel
 from .permissions import ADMIN_REQUIRED, is_secrets_admin
 
@@ -338,8 +339,6 @@ def decrypt_with_tunnel(secret: Secret, user) -> dict:
 def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | None:
     """A whole decrypted tunnel config for a connector (R7.3), behind the decrypt gate, which
     runs before anything is read. None when the profile has no tunnel (audited too)."""
-    from .loaders.resolver import check_profile, resolve_ssh_tunnel
-
     target = {"secret_name": name or "SSH tunnel", "secret_profile": str(profile)[:32]}
     _admit_decrypt(user, target)
     try:

@@ -153,10 +153,8 @@ def secret_edit(request, pk):
     form = SecretForm(request.POST, editing=True)
     if form.is_valid():
         fields = form.service_fields()
-        ssh = fields.pop("ssh", None)
-        extra = {"ssh": ssh} if ssh is not None else {}
         try:
-            update_secret(secret, request.user, **fields, **extra)
+            update_secret(secret, request.user, **fields)
         except ValidationError as error:
             _add_errors(form, error)
         else:

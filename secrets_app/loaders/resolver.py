@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from ..constants import KEY_PATTERN, SecretProfile
 from ..fields import Sealed
-from ..models import SSHTunnel
+from ..models import Secret, SSHTunnel
 from .aws import AWSSecretLoader
 from .base import BaseCredentialLoader, profiles_to_try
 from .config_file import ConfigFileLoader
@@ -146,8 +146,6 @@ def resolve_ssh_tunnel(
 def locate_all(keys, profiles, loaders=None) -> dict[tuple[str, str], str | None]:
     """Which source answers for every (key, profile) — the Catalog (R15). The database is
     asked once for everything; the other sources per key. Values are never read."""
-    from ..models import Secret
-
     chain = loaders if loaders is not None else default_loaders()
     stored = set(Secret.objects.filter(key__in=keys).values_list("key", "profile").distinct())
     answers = {}

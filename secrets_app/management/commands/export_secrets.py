@@ -9,7 +9,7 @@ from secrets_app.exporting import FORMATS, to_dotenv, to_yaml
 from secrets_app.models import Secret
 from secrets_app.services import DecryptFailed, reveal_secrets
 
-from ._options import CommandLineCommand, acting_user, add_as_option
+from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
 
 class Command(CommandLineCommand):
@@ -22,11 +22,11 @@ class Command(CommandLineCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--profile", choices=SecretProfile.values, metavar="PROFILE",
-            help="Export only this profile. YAML without --profile exports every profile; "
-                 "dotenv exports one (default: default). One of: "
-                 f"{', '.join(SecretProfile.values)}.",
+        add_profile_option(
+            parser,
+            "Export only this profile. YAML without --profile exports every profile; dotenv "
+            "exports one (default: default).",
+            default=None,
         )
         parser.add_argument(
             "--format", dest="file_format", choices=FORMATS, default="yaml",

@@ -4,10 +4,9 @@ import sys
 
 from django.core.management.base import CommandError
 
-from secrets_app.constants import SecretProfile
 from secrets_app.importing import ImportConflict, InvalidImport, import_file
 
-from ._options import CommandLineCommand, acting_user, add_as_option
+from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
 
 class Command(CommandLineCommand):
@@ -22,11 +21,11 @@ class Command(CommandLineCommand):
         parser.add_argument(
             "file", metavar="FILE", help="The file to import; - reads standard input."
         )
-        parser.add_argument(
-            "--profile", choices=SecretProfile.values, metavar="PROFILE",
-            help="Import only this profile's section of a YAML file; for a flat YAML file or a "
-                 ".env file, the profile its entries go to (default: default). One of: "
-                 f"{', '.join(SecretProfile.values)}.",
+        add_profile_option(
+            parser,
+            "Import only this profile's section of a YAML file; for a flat YAML file or a "
+            ".env file, the profile its entries go to (default: default).",
+            default=None,
         )
         parser.add_argument(
             "--format", dest="file_format", choices=["auto", "yaml", "dotenv"], default="auto",
