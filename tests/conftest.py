@@ -156,3 +156,17 @@ def member_api(member):
     client = APIClient()
     client.force_authenticate(member)
     return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """Django's test client signed in as the superuser (the console)."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    """Django's test client signed in as the non-admin."""
+    client.force_login(member)
+    return client

@@ -16,18 +16,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
-def member_client(client, member):
-    client.force_login(member)
-    return client
-
-
-@pytest.fixture
 def secret(admin_user):
     return create_secret(admin_user, name="warehouse", key="POSTGRES_PASSWORD",
                          value="CONSOLE-CANARY", profile="production")
