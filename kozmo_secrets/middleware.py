@@ -4,7 +4,11 @@ scripts (the console's JavaScript is all in static files), a Permissions-Policy,
 back-forward cache keeps a revealed value, a new token key, or a page after logout."""
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+
+from secrets_app.shared_cache import CacheUnavailable
 
 
 class SecurityHeadersMiddleware:
@@ -22,4 +26,25 @@ class SecurityHeadersMiddleware:
                 and response.get("Content-Type", "").startswith("text/html")):
             add_never_cache_headers(response)
             response.headers["Cache-Control"] += ", no-store"
+        return response
+
+
+class CacheUnavailableMiddleware:
+    """A 503 that names the cache when a limit cannot be counted (R17.19): JSON under /api/,
+    a page in the console (also for the admin's sign-in)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, CacheUnavailable):
+            return None
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": str(exception)}, status=503)
+        else:
+            response = render(request, "503.html", {"problem": str(exception)}, status=503)
+        response["Retry-After"] = "30"
         return response

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "audit_app.middleware.AuditContextMiddleware",
     "secrets_app.api.middleware.ApiNotFoundMiddleware",
     "kozmo_secrets.middleware.SecurityHeadersMiddleware",
+    "kozmo_secrets.middleware.CacheUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "kozmo_secrets.urls"

@@ -11,6 +11,7 @@ from ..importing import ImportConflict, InvalidImport
 from ..models import Secret
 from ..permissions import ADMIN_REQUIRED
 from ..services import DUPLICATE_NAME, DecryptFailed, RateLimited, VersionNotFound
+from ..shared_cache import CacheUnavailable
 from .authentication import NOT_AUTHENTICATED
 
 SECRET_NOT_FOUND = "Secret not found"  # noqa: S105 - a message, not a password
@@ -25,6 +26,8 @@ def api_exception_handler(exc, context):
     if isinstance(exc, RateLimited):
         return _json(str(exc), status.HTTP_429_TOO_MANY_REQUESTS,
                      **{"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, CacheUnavailable):
+        return _json(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE, **{"Retry-After": "30"})
     if isinstance(exc, DecryptFailed):
         return _json(str(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
