@@ -1,6 +1,7 @@
 """R17.19: a limit that needs the shared cache fails closed with a 503 that names the cache."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -33,8 +34,6 @@ def test_r17_19_console_and_api_paths_answer_503():
     middleware = CacheUnavailableMiddleware(lambda request: None)
     for path, content_type in (("/secrets/", "text/html"), ("/api/v1/tokens/", "application/json")):
         request = RequestFactory().post(path)
-        from django.contrib.auth.models import AnonymousUser
-
         request.user = AnonymousUser()
         response = middleware.process_exception(request, CacheUnavailable("Signing in"))
         assert response.status_code == 503
