@@ -240,7 +240,7 @@ class TestNoHang:
                        "kozmo_secrets.settings"}
         script = ("from django.conf import settings; "
                   "print(sorted(settings.CACHES['default']['OPTIONS'].items()))")
-        shown = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        shown = subprocess.run(
             [sys.executable, "-c", script], env=environment, capture_output=True, text=True,
             check=True, cwd=Path(__file__).resolve().parents[1],
         ).stdout
@@ -268,7 +268,7 @@ class RedisServer:
         return redis.Redis(port=self.port, socket_timeout=2)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
+        self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
