@@ -202,6 +202,19 @@ class TestDecryptsFailClosed:
         assert (entry.channel, entry.allowed, entry.detail) == (
             "cli", False, {"reason": "cache unavailable"})
 
+    def test_R17_19_a_users_export_is_one_decrypt_of_the_budget(self, secrets, settings):
+        """The gate the commands now pass for a user (--as) is the R10.3 one: counted."""
+        settings.SECRETS_DECRYPT_RATE = "1/m"
+        out, _ = run("export_secrets", "--as", "root", "--profile", "production")
+        assert CANARY in out
+        with pytest.raises(CommandError, match="SECRETS_DECRYPT_RATE"):
+            run("export_secrets", "--as", "root", "--profile", "production")
+        refused = AuditLog.objects.filter(action="DECRYPT", allowed=False).get()
+        assert (refused.detail, refused.secret_name) == ({"reason": "rate limited"},
+                                                         "export_secrets")
+        out, _ = run("export_secrets", "--profile", "production")  # the operator: no limit
+        assert CANARY in out
+
     def test_R17_19_the_operator_at_the_command_line_is_not_limited(self, redis_down, secrets):
         out, _ = run("export_secrets", "--profile", "production", "--format", "dotenv")
         assert CANARY in out
