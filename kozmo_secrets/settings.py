@@ -125,6 +125,16 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A Redis that is down or black-holed must not hang workers (R17.19): every cache call gives
+# up after this many seconds and the caller carries on without the cache, or fails closed.
+SECRETS_CACHE_TIMEOUT_SECONDS = env_int("SECRETS_CACHE_TIMEOUT_SECONDS", 1)
+if SECRETS_CACHE_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("SECRETS_CACHE_TIMEOUT_SECONDS must be 1 or more.")
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": SECRETS_CACHE_TIMEOUT_SECONDS,
+        "socket_timeout": SECRETS_CACHE_TIMEOUT_SECONDS,
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

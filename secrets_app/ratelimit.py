@@ -7,6 +7,9 @@ get_many, then the attempt increments its second's counter (an atomic cache incr
 extra bucket makes the limit strict: no span of `period` seconds ever holds more than N
 granted decrypts. Kept in the service layer rather than on views so every way to decrypt
 shares one budget and a refused attempt is audited with the rest.
+
+The cache's connection errors are not caught here: a window that cannot be counted is not
+"within the limit", so the caller refuses (services._admit_decrypt, R17.19).
 """
 
 import math

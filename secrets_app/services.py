@@ -27,6 +27,7 @@ from .fields import Sealed
 from .loaders.resolver import check_profile, resolve_ssh_tunnel
 from .models import Secret, SecretVersion, SSHTunnel
 from .permissions import ADMIN_REQUIRED, is_secrets_admin
+from .shared_cache import CACHE_ERRORS, CacheUnavailable
 
 DUPLICATE_NAME = "Secret with this name already exists"
 DECRYPT_FAILED = "Failed to decrypt secret"
@@ -273,15 +274,21 @@ def delete_secret(secret: Secret, user) -> None:
 
 def _admit_decrypt(user, target: dict) -> None:
     """The gate in front of every decrypt: admins only (R2.2), within the rate limit (R10.3).
-    A refused attempt is audited (R2.5) and commits before the refusal is raised."""
+    A refused attempt is audited (R2.5) and commits before the refusal is raised. When the
+    shared cache that counts the limit cannot be reached, the decrypt is refused rather than
+    let through uncounted (fail closed, R17.19)."""
     reason = None
     retry_after = 0
     if not is_secrets_admin(user):
         reason = "not an admin"
     else:
-        usage = ratelimit.hit("decrypt", user.pk)
-        if not usage.allowed:
-            reason, retry_after = "rate limited", usage.retry_after
+        try:
+            usage = ratelimit.hit("decrypt", user.pk)
+        except CACHE_ERRORS:
+            reason = "cache unavailable"
+        else:
+            if not usage.allowed:
+                reason, retry_after = "rate limited", usage.retry_after
     if reason is None:
         return
     with transaction.atomic():
@@ -291,7 +298,19 @@ def _admit_decrypt(user, target: dict) -> None:
         )
     if retry_after:
         raise RateLimited(retry_after)
+    if reason == "cache unavailable":
+        raise CacheUnavailable("Decrypting")
     raise AdminRequired()
+
+
+def _admit_reveal(user, target: dict) -> None:
+    """The gate for exports, run_with_secrets and resolve --reveal: the operator at the
+    command line (no --as) holds the keys already and is not limited; a user (--as) passes
+    the decrypt gate once per call, so it is admins only, counted against the R10.3 budget,
+    a refusal audited, and refused when the cache cannot count it (R17.19)."""
+    if user is None and current_context().channel == Channel.CLI:
+        return
+    _admit_decrypt(user, target)
 
 
 @sensitive_variables()
@@ -404,8 +423,10 @@ def profile_secrets(profile: str) -> list[Secret]:
 def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
     """secret id -> plaintext, for exports and `run_with_secrets`, audited as one decrypt per
     secret (R16). Nothing is returned unless every value opens and every audit row is
-    written."""
-    require_admin_or_operator(user)
+    written. For a user the call is one attempt against the R10.3 budget."""
+    profiles = sorted({secret.profile for secret in secrets})
+    _admit_reveal(user, {"secret_name": via,
+                         "secret_profile": profiles[0] if len(profiles) == 1 else ""})
     values = {}
     for secret in secrets:
         try:
@@ -427,8 +448,10 @@ def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
 @sensitive_variables()
 def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> str:
     """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal); when the
-    database answered, the row names that secret."""
-    require_admin_or_operator(user)
+    database answered, the row names that secret. For a user the call is one attempt
+    against the R10.3 budget."""
+    _admit_reveal(user, {"secret_name": resolution.key,
+                         "secret_profile": str(resolution.profile)[:32]})
     plaintext = resolution.value.reveal()
     secret = resolution.origin if isinstance(resolution.origin, Secret) else None
     with transaction.atomic():

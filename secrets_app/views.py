@@ -36,6 +36,7 @@ from .services import (
     restore_version,
     update_secret,
 )
+from .shared_cache import CacheUnavailable
 from .tokens import create_token, revoke_token
 
 PAGE_SIZE = 50
@@ -108,6 +109,9 @@ def secret_decrypt(request, pk):
         context["plaintext"] = decrypt_secret(secret, request.user)
     except RateLimited as error:
         context["problem"] = f"Rate limit reached: try again in {error.retry_after} s."
+    except CacheUnavailable as error:
+        # In the row, like the rate limit: htmx 2 would not swap a 503 into the page.
+        context["problem"] = str(error)
     except DecryptFailed:
         context["problem"] = "Failed to decrypt secret (the key that wrote it is missing)."
     response = render(request, "secrets/list.html#revealed", context)

@@ -7,6 +7,8 @@ from audit_app.context import audit_context
 from audit_app.models import Channel
 from secrets_app.constants import SecretProfile
 from secrets_app.permissions import is_secrets_admin
+from secrets_app.services import RateLimited
+from secrets_app.shared_cache import CacheUnavailable
 
 
 def add_profile_option(parser, help_text: str, default=SecretProfile.DEFAULT) -> None:
@@ -41,8 +43,18 @@ def acting_user(username: str | None):
 
 
 class CommandLineCommand(BaseCommand):
-    """A command whose audit rows say channel `cli`, also when run through call_command."""
+    """A command whose audit rows say channel `cli`, also when run through call_command.
+    A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
+    because the shared cache is down (R17.19), ends with a message rather than a traceback."""
 
     def execute(self, *args, **options):
         with audit_context(channel=Channel.CLI):
-            return super().execute(*args, **options)
+            try:
+                return super().execute(*args, **options)
+            except CacheUnavailable as error:
+                raise CommandError(str(error)) from None
+            except RateLimited as error:
+                raise CommandError(
+                    f"{error} The decrypt limit (SECRETS_DECRYPT_RATE) allows the next one in "
+                    f"{error.retry_after} s."
+                ) from None
