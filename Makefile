@@ -25,7 +25,7 @@ run: $(STAMP) .env
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # Production-style: gunicorn with WORKERS processes, static files collected for whitenoise.
-# Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see README.
+# Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see docs/operations.md.
 WORKERS ?= 2
 BIND ?= 127.0.0.1:8000
 serve: $(STAMP)
