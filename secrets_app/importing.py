@@ -146,7 +146,9 @@ def import_file(
     if file_format == "auto":
         file_format = detect_format(filename, text)
     if file_format == "dotenv":
-        entries, skipped, failed = parse_dotenv(text, profile or SecretProfile.DEFAULT)
+        entries, skipped, failed = _last_line_wins(
+            *parse_dotenv(text, profile or SecretProfile.DEFAULT)
+        )
     elif file_format == "yaml":
         entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
     else:
@@ -292,12 +294,26 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 def _pairs(reader, node: yaml.MappingNode):
-    """A mapping's (key, value) nodes with `<<: *anchor` merge keys expanded, as YAML does."""
+    """A mapping's (key, value) nodes as `yaml.safe_load` builds the mapping: one pair per key.
+
+    PyYAML's flatten_mapping expands `<<` merge keys (nested merges too) into a list ordered
+    so that the last pair of a key is the one that counts: merged pairs first, `<<: [*a, *b]`
+    as b's pairs then a's (the earlier mapping wins), then the keys written in the mapping
+    (they override merged ones, an explicit null too). PyYAML's dict keeps that last pair;
+    so does this, so a key is reported once, with the value that is really stored. A key
+    written twice is taken the same way (the last one), as Mage AI reads this file with PyYAML.
+    """
     try:
         reader.loader.flatten_mapping(node)
     except yaml.YAMLError as error:
         raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
-    return node.value
+    last: dict = {}
+    for key, value in node.value:
+        # Keys are compared as the text reported for them; a non-scalar key is its own.
+        identity = key.value if isinstance(key, yaml.ScalarNode) else id(key)
+        last.pop(identity, None)  # reported where it was written last
+        last[identity] = (key, value)
+    return list(last.values())
 
 
 def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
@@ -325,7 +341,7 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
                 reason = f"unknown profile '{name}': use one of {', '.join(PROFILES)}"
                 failed += [
                     Problem(name, _scalar_text(entry_key), reason, _line(entry_key))
-                    for entry_key, _ in value.value
+                    for entry_key, _ in _pairs(reader, value)
                 ]
         elif not (_is_null(value) and name in PROFILES):
             failed.append(Problem(
@@ -484,6 +500,22 @@ def parse_dotenv(text: str, profile: str):
             entries.append(Entry(profile, key, value, start_line))
         position = next_position
     return entries, [], failed
+
+
+@sensitive_variables()
+def _last_line_wins(entries: list[Entry], skipped: list[Problem], failed: list[Problem]):
+    """A key given on several lines has the outcome of its last line only, as a shell or
+    python-dotenv would read the file: stored, or reported, once (an earlier good value is
+    not stored when the last line fails)."""
+    last: dict[tuple[str, str], tuple[str, Entry | Problem]] = {}
+    outcomes = [("entry", e) for e in entries] + [("skipped", p) for p in skipped] + [
+        ("failed", p) for p in failed
+    ]
+    for kind, outcome in sorted(outcomes, key=lambda pair: pair[1].line or 0):
+        last[(outcome.profile, outcome.key)] = (kind, outcome)
+    kept = sorted(last.values(), key=lambda pair: pair[1].line or 0)
+    return tuple([outcome for kind, outcome in kept if kind == wanted]
+                 for wanted in ("entry", "skipped", "failed"))
 
 
 def _line_end(text: str, position: int) -> int:
