@@ -32,7 +32,7 @@ from .constants import KEY_PATTERN, SecretProfile, category_for_key
 from .counting import secrets_changed
 from .crypto import DecryptionError
 from .models import Secret, SecretVersion
-from .services import require_admin_or_operator
+from .services import admit_value_check, require_admin_or_operator
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 
@@ -49,6 +49,11 @@ BAD_KEY_NAME = (
 ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
 BATCH = 500
+DRY_RUN_TARGET = "import dry run"  # the secret_name of a refused dry run's audit row
+DRY_RUN_RATE_LIMITED = (
+    "Rate limit reached: a dry run compares the file's values with the stored ones, so it "
+    "counts as a decrypt (SECRETS_DECRYPT_RATE). Try again in {seconds} s."
+)
 
 
 class InvalidImport(ValueError):
@@ -154,7 +159,9 @@ def import_file(
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
     summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
-    _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress)
+    if dry_run:  # its "unchanged" answers whether a value is right: a decrypt (R17.2)
+        admit_value_check(user, {"secret_name": DRY_RUN_TARGET, "secret_profile": profile or ""})
+    _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
     return summary
 
 
@@ -556,7 +563,8 @@ def _double_quoted(text: str, opening: int) -> tuple[str, int]:
 
 
 @sensitive_variables()
-def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress) -> None:
+def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
+            profile: str | None = None) -> None:
     # A key given twice in one profile: the last one wins, as in YAML itself.
     latest = {(entry.key, entry.profile): entry for entry in entries}
     total = len(latest)
@@ -578,7 +586,13 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress) -
                 if progress and (done % BATCH == 0 or done == total):
                     progress(done, total)
             summary.created, summary.updated = len(to_create), len(to_update)
-            if dry_run or not (to_create or to_update):
+            if dry_run:  # compared, not stored: one row says who asked and what it was told
+                log.record(
+                    AuditAction.IMPORT, user=user, secret_profile=profile or "",
+                    detail={**summary.counts(), "dry_run": True, "profile": profile or "all"},
+                )
+                return
+            if not (to_create or to_update):
                 return
             _write(to_create, to_update, summary, user)
     except (IntegrityError, OperationalError) as error:
