@@ -1,10 +1,10 @@
-"""Options shared by the secrets commands."""
+"""Options shared by the secrets commands, and their base class (every command of
+secrets_app and audit_app is a CommandLineCommand: escaped output, audit channel `cli`)."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from audit_app.context import audit_context
-from audit_app.models import Channel
+from kozmo_secrets.command_line import CommandLineCommand
 from secrets_app.constants import SecretProfile
 from secrets_app.permissions import is_secrets_admin
 
@@ -40,9 +40,4 @@ def acting_user(username: str | None):
     return user
 
 
-class CommandLineCommand(BaseCommand):
-    """A command whose audit rows say channel `cli`, also when run through call_command."""
-
-    def execute(self, *args, **options):
-        with audit_context(channel=Channel.CLI):
-            return super().execute(*args, **options)
+__all__ = ["CommandLineCommand", "acting_user", "add_as_option", "add_profile_option"]

@@ -73,7 +73,8 @@ class Command(CommandLineCommand):
     def _progress_bar(self, done: int, total: int) -> None:
         width = 30
         filled = width * done // total if total else width
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+        bar = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        self.stdout.write_raw(bar, ending="")  # \r redraws the line: digits and #s only
         self.stdout.flush()
 
     def _report(self, summary, file) -> None:
