@@ -62,7 +62,12 @@ class _Escaping:
         self.slot = f"_escaping_{name}"
 
     def __get__(self, command, owner=None):
-        return self if command is None else command.__dict__[self.slot]
+        if command is None:
+            return self
+        try:
+            return command.__dict__[self.slot]
+        except KeyError:
+            raise AttributeError(f"{self.slot[10:]} is set by BaseCommand.__init__") from None
 
     def __set__(self, command, wrapper):
         if not isinstance(wrapper, EscapingOutputWrapper):

@@ -207,3 +207,18 @@ def test_R17_12_an_unexpected_error_is_printed_escaped():
     assert exited.value.code == 1
     assert "Traceback" in err.getvalue() and r"ValueError: bad \x1b]0;pwned\x07" in err.getvalue()
     assert "\x1b" not in err.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("file_format", ["yaml", "dotenv"])
+def test_R17_12_an_export_on_standard_output_is_exact(admin_user, file_format):
+    from secrets_app.importing import parse_dotenv, parse_yaml
+    from secrets_app.services import create_secret
+
+    value = f"keep {TITLE} and {REVERSED}\ttab"
+    create_secret(admin_user, name="API_KEY", key="API_KEY", value=value)
+    out = io.StringIO()
+    call_command("export_secrets", "--format", file_format, stdout=out, stderr=io.StringIO())
+    parse = parse_dotenv if file_format == "dotenv" else parse_yaml
+    (entry,), _, _ = parse(out.getvalue(), "default")
+    assert entry.value == value
