@@ -32,7 +32,7 @@ from .constants import KEY_PATTERN, SecretProfile, category_for_key
 from .counting import secrets_changed
 from .crypto import DecryptionError
 from .models import Secret, SecretVersion
-from .services import require_admin_or_operator
+from .services import admit_reveal, require_admin_or_operator
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 
@@ -49,6 +49,11 @@ BAD_KEY_NAME = (
 ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
 BATCH = 500
+DRY_RUN_TARGET = "import dry run"  # the secret_name of a refused dry run's audit row
+DRY_RUN_RATE_LIMITED = (
+    "Rate limit reached: a dry run compares the file's values with the stored ones, so it "
+    "counts as a decrypt (SECRETS_DECRYPT_RATE). Try again in {seconds} s."
+)
 
 
 class InvalidImport(ValueError):
@@ -146,13 +151,17 @@ def import_file(
     if file_format == "auto":
         file_format = detect_format(filename, text)
     if file_format == "dotenv":
-        entries, skipped, failed = parse_dotenv(text, profile or SecretProfile.DEFAULT)
+        entries, skipped, failed = _last_line_wins(
+            *parse_dotenv(text, profile or SecretProfile.DEFAULT)
+        )
     elif file_format == "yaml":
         entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
     summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
-    _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress)
+    if dry_run:  # its "unchanged" answers whether a value is right: a decrypt (R17.2)
+        admit_reveal(user, {"secret_name": DRY_RUN_TARGET, "secret_profile": profile or ""})
+    _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
     return summary
 
 
@@ -292,12 +301,26 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 def _pairs(reader, node: yaml.MappingNode):
-    """A mapping's (key, value) nodes with `<<: *anchor` merge keys expanded, as YAML does."""
+    """A mapping's (key, value) nodes as `yaml.safe_load` builds the mapping: one pair per key.
+
+    PyYAML's flatten_mapping expands `<<` merge keys (nested merges too) into a list ordered
+    so that the last pair of a key is the one that counts: merged pairs first, `<<: [*a, *b]`
+    as b's pairs then a's (the earlier mapping wins), then the keys written in the mapping
+    (they override merged ones, an explicit null too). PyYAML's dict keeps that last pair;
+    so does this, so a key is reported once, with the value that is really stored. A key
+    written twice is taken the same way (the last one), as Mage AI reads this file with PyYAML.
+    """
     try:
         reader.loader.flatten_mapping(node)
     except yaml.YAMLError as error:
         raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
-    return node.value
+    last: dict = {}
+    for key, value in node.value:
+        # Keys are compared as the text reported for them; a non-scalar key is its own.
+        identity = key.value if isinstance(key, yaml.ScalarNode) else id(key)
+        last.pop(identity, None)  # reported where it was written last
+        last[identity] = (key, value)
+    return list(last.values())
 
 
 def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
@@ -325,7 +348,7 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
                 reason = f"unknown profile '{name}': use one of {', '.join(PROFILES)}"
                 failed += [
                     Problem(name, _scalar_text(entry_key), reason, _line(entry_key))
-                    for entry_key, _ in value.value
+                    for entry_key, _ in _pairs(reader, value)
                 ]
         elif not (_is_null(value) and name in PROFILES):
             failed.append(Problem(
@@ -486,6 +509,22 @@ def parse_dotenv(text: str, profile: str):
     return entries, [], failed
 
 
+@sensitive_variables()
+def _last_line_wins(entries: list[Entry], skipped: list[Problem], failed: list[Problem]):
+    """A key given on several lines has the outcome of its last line only, as a shell or
+    python-dotenv would read the file: stored, or reported, once (an earlier good value is
+    not stored when the last line fails)."""
+    last: dict[tuple[str, str], tuple[str, Entry | Problem]] = {}
+    outcomes = [("entry", e) for e in entries] + [("skipped", p) for p in skipped] + [
+        ("failed", p) for p in failed
+    ]
+    for kind, outcome in sorted(outcomes, key=lambda pair: pair[1].line or 0):
+        last[(outcome.profile, outcome.key)] = (kind, outcome)
+    kept = sorted(last.values(), key=lambda pair: pair[1].line or 0)
+    return tuple([outcome for kind, outcome in kept if kind == wanted]
+                 for wanted in ("entry", "skipped", "failed"))
+
+
 def _line_end(text: str, position: int) -> int:
     end = text.find("\n", position)
     return len(text) if end == -1 else end
@@ -524,7 +563,8 @@ def _double_quoted(text: str, opening: int) -> tuple[str, int]:
 
 
 @sensitive_variables()
-def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress) -> None:
+def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
+            profile: str | None = None) -> None:
     # A key given twice in one profile: the last one wins, as in YAML itself.
     latest = {(entry.key, entry.profile): entry for entry in entries}
     total = len(latest)
@@ -546,7 +586,13 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress) -
                 if progress and (done % BATCH == 0 or done == total):
                     progress(done, total)
             summary.created, summary.updated = len(to_create), len(to_update)
-            if dry_run or not (to_create or to_update):
+            if dry_run:  # compared, not stored: one row says who asked and what it was told
+                log.record(
+                    AuditAction.IMPORT, user=user, secret_profile=profile or "",
+                    detail={**summary.counts(), "dry_run": True, "profile": profile or "all"},
+                )
+                return
+            if not (to_create or to_update):
                 return
             _write(to_create, to_update, summary, user)
     except (IntegrityError, OperationalError) as error:

@@ -303,11 +303,12 @@ def _admit_decrypt(user, target: dict) -> None:
     raise AdminRequired()
 
 
-def _admit_reveal(user, target: dict) -> None:
-    """The gate for exports, run_with_secrets and resolve --reveal: the operator at the
-    command line (no --as) holds the keys already and is not limited; a user (--as) passes
-    the decrypt gate once per call, so it is admins only, counted against the R10.3 budget,
-    a refusal audited, and refused when the cache cannot count it (R17.19)."""
+def admit_reveal(user, target: dict) -> None:
+    """The gate for plaintext used in bulk or compared (exports, run_with_secrets, resolve
+    --reveal, an import's dry run, R17.2): the operator at the command line (no --as) holds the
+    keys already and is not limited; a user passes the decrypt gate once per call: admins only,
+    one decrypt of the R10.3 budget, a refusal audited, refused when the cache cannot count it
+    (R17.19)."""
     if user is None and current_context().channel == Channel.CLI:
         return
     _admit_decrypt(user, target)
@@ -425,7 +426,7 @@ def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
     secret (R16). Nothing is returned unless every value opens and every audit row is
     written. For a user the call is one attempt against the R10.3 budget."""
     profiles = sorted({secret.profile for secret in secrets})
-    _admit_reveal(user, {"secret_name": via,
+    admit_reveal(user, {"secret_name": via,
                          "secret_profile": profiles[0] if len(profiles) == 1 else ""})
     values = {}
     for secret in secrets:
@@ -450,7 +451,7 @@ def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> s
     """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal); when the
     database answered, the row names that secret. For a user the call is one attempt
     against the R10.3 budget."""
-    _admit_reveal(user, {"secret_name": resolution.key,
+    admit_reveal(user, {"secret_name": resolution.key,
                          "secret_profile": str(resolution.profile)[:32]})
     plaintext = resolution.value.reveal()
     secret = resolution.origin if isinstance(resolution.origin, Secret) else None

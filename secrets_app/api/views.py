@@ -136,9 +136,11 @@ class SecretViewSet(viewsets.ModelViewSet):
         parameters=[
             OpenApiParameter("profile", str, enum=SecretProfile.values,
                              description="Only this profile's section; a flat file's profile."),
-            OpenApiParameter("dry_run", bool, description="Check without storing."),
+            OpenApiParameter("dry_run", bool, description="Check without storing. It "
+                             "compares values, so it counts as one decrypt (rate-limited, "
+                             "audited)."),
         ],
-        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409)},
+        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409, 429)},
     )
     @action(detail=False, methods=["post"], url_path="import", filter_backends=[],
             parser_classes=[parsers.MultiPartParser, RawFileParser])

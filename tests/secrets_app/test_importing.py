@@ -120,7 +120,9 @@ class TestUpsert:
     def test_dry_run_counts_but_stores_nothing(self, admin_user):
         summary = import_file(b"default:\n  API_TOKEN: a\n", user=admin_user, dry_run=True)
         assert summary.created == 1 and summary.dry_run
-        assert not Secret.objects.exists() and not AuditLog.objects.exists()
+        assert not Secret.objects.exists()
+        # Audited as a dry run only (R17.2); no CREATE row.
+        assert list(AuditLog.objects.values_list("action", flat=True)) == ["IMPORT"]
 
     def test_profile_option_selects_a_section(self, admin_user):
         data = b"default:\n  A_KEY: a\nstaging:\n  B_KEY: b\n"

@@ -1,15 +1,16 @@
 """`manage.py verify_audit_log`: walk the hash chain; exit 1 at the first broken link (R12)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from audit_app.log import verify_chain
+from kozmo_secrets.command_line import CommandLineCommand
 
 
-class Command(BaseCommand):
+class Command(CommandLineCommand):
     help = "Verify the audit log's hash chain and report the first broken link."
 
     def handle(self, *args, **options):
         report = verify_chain()
         if not report.ok:
             raise CommandError(f"Audit log BROKEN. {report.message}")
-        self.stdout.write(self.style.SUCCESS(report.message))
+        self.stdout.write(report.message, self.style.SUCCESS)

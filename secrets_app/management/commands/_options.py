@@ -1,10 +1,10 @@
-"""Options shared by the secrets commands."""
+"""Options shared by the secrets commands, and their base class (every command of
+secrets_app and audit_app is a CommandLineCommand: escaped output, audit channel `cli`)."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from audit_app.context import audit_context
-from audit_app.models import Channel
+from kozmo_secrets.command_line import CommandLineCommand as BaseCommandLineCommand
 from secrets_app.constants import SecretProfile
 from secrets_app.permissions import is_secrets_admin
 from secrets_app.services import RateLimited
@@ -42,19 +42,20 @@ def acting_user(username: str | None):
     return user
 
 
-class CommandLineCommand(BaseCommand):
-    """A command whose audit rows say channel `cli`, also when run through call_command.
-    A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
+class CommandLineCommand(BaseCommandLineCommand):
+    """A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
     because the shared cache is down (R17.19), ends with a message rather than a traceback."""
 
     def execute(self, *args, **options):
-        with audit_context(channel=Channel.CLI):
-            try:
-                return super().execute(*args, **options)
-            except CacheUnavailable as error:
-                raise CommandError(str(error)) from None
-            except RateLimited as error:
-                raise CommandError(
-                    f"{error} The decrypt limit (SECRETS_DECRYPT_RATE) allows the next one in "
-                    f"{error.retry_after} s."
-                ) from None
+        try:
+            return super().execute(*args, **options)
+        except CacheUnavailable as error:
+            raise CommandError(str(error)) from None
+        except RateLimited as error:
+            raise CommandError(
+                f"{error} The decrypt limit (SECRETS_DECRYPT_RATE) allows the next one in "
+                f"{error.retry_after} s."
+            ) from None
+
+
+__all__ = ["CommandLineCommand", "acting_user", "add_as_option", "add_profile_option"]

@@ -4,10 +4,11 @@ random password and print it once. Does nothing when any user exists."""
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+
+from ._options import CommandLineCommand
 
 
-class Command(BaseCommand):
+class Command(CommandLineCommand):
     help = "Create the first admin user with a random password (only if no user exists)."
 
     def add_arguments(self, parser):

@@ -79,4 +79,4 @@ class Command(CommandLineCommand):
                 handle.write(text)
             self.stderr.write(f"Exported {len(exportable)} secret(s) to {output}.")
         else:
-            self.stdout.write(text, ending="")
+            self.stdout.write_raw(text, ending="")  # the exact values, for a pipe

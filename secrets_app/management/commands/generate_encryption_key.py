@@ -4,12 +4,12 @@ manage.py answers this command before Django starts, so it works with no key con
 this class serves `call_command` and the command list.
 """
 
-from django.core.management.base import BaseCommand
-
 from secrets_app.crypto import generate_key
 
+from ._options import CommandLineCommand
 
-class Command(BaseCommand):
+
+class Command(CommandLineCommand):
     help = "Print a new random encryption key (Fernet format, 44 characters)."
 
     def handle(self, *args, **options):

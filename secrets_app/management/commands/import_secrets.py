@@ -4,7 +4,13 @@ import sys
 
 from django.core.management.base import CommandError
 
-from secrets_app.importing import ImportConflict, InvalidImport, import_file
+from secrets_app.importing import (
+    DRY_RUN_RATE_LIMITED,
+    ImportConflict,
+    InvalidImport,
+    import_file,
+)
+from secrets_app.services import RateLimited
 
 from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
@@ -53,6 +59,8 @@ class Command(CommandLineCommand):
                     raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         except (InvalidImport, ImportConflict) as error:
             raise CommandError(str(error)) from None
+        except RateLimited as error:
+            raise CommandError(DRY_RUN_RATE_LIMITED.format(seconds=error.retry_after)) from None
         if progress:
             self.stdout.write("")
         self._report(summary, file)
@@ -65,7 +73,8 @@ class Command(CommandLineCommand):
     def _progress_bar(self, done: int, total: int) -> None:
         width = 30
         filled = width * done // total if total else width
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+        bar = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        self.stdout.write_raw(bar, ending="")  # \r redraws the line: digits and #s only
         self.stdout.flush()
 
     def _report(self, summary, file) -> None:

@@ -35,6 +35,6 @@ class Command(CommandLineCommand):
         line = f"{key} [{profile}]: {resolution.source}"
         if reveal:
             self.stderr.write(line)
-            self.stdout.write(reveal_resolution(resolution, user))
+            self.stdout.write_raw(reveal_resolution(resolution, user))  # the exact value
         else:
             self.stdout.write(line)

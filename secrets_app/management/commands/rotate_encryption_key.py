@@ -45,9 +45,10 @@ class Command(CommandLineCommand):
                 "were left as they are. Add the key they were written with to "
                 "SECRETS_ENCRYPTION_KEYS and run this command again."
             )
-        self.stdout.write(self.style.SUCCESS(
-            f"Rotation complete: {rotated} row(s) re-encrypted under the first key."
-        ))
+        self.stdout.write(
+            f"Rotation complete: {rotated} row(s) re-encrypted under the first key.",
+            self.style.SUCCESS,
+        )
 
     def _rotate_table(self, service, model, fields, batch_size):
         label = model._meta.verbose_name_plural
