@@ -4,7 +4,7 @@ A key that is valid but not the one the data was written with (a restore with an
 installation's key) would otherwise be noticed only at the first decrypt, after new values
 had already been written under it. Start-up (manage.py, the WSGI app) refuses such a key and
 /healthz reports it. One query: the KeyCheck sentinel, or while there is none (a database
-from before the sentinel, or flushed) the newest stored value.
+from before the sentinel's migration, or flushed) the newest stored value.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -20,11 +20,17 @@ NOT_CHECKED = "not checked"  # no database yet, no table yet, or nothing stored
 
 
 def _stored_token(using: str) -> str | None:
+    """The sentinel's token, else the newest value's (by the indexed created_at)."""
     from .models import KeyCheck, Secret
 
-    token = KeyCheck.objects.using(using).values_list("value", flat=True).first()
+    try:
+        token = KeyCheck.objects.using(using).values_list("value", flat=True).first()
+    except DatabaseError:
+        if connections[using].connection is None:  # unreachable: no second attempt
+            raise
+        token = None  # a database from before the sentinel's migration
     if token is None:
-        token = (Secret.objects.using(using).order_by("-updated_at")
+        token = (Secret.objects.using(using).order_by("-created_at")
                  .values_list("value", flat=True).first())
     return None if token is None else token.token
 
@@ -61,6 +67,7 @@ def check_stored_data_opens(using: str = "default") -> None:
     try:
         status = key_status(using)
     finally:
-        connections[using].close()
+        if not connections[using].in_atomic_block:
+            connections[using].close()
     if status == WRONG_KEY:
         raise ImproperlyConfigured(wrong_key_message())

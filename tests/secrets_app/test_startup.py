@@ -159,11 +159,15 @@ def test_R17_21_rotation_moves_the_sentinel_so_the_old_key_can_go(database_writt
     assert old.returncode == 1 and "does not open" in old.stderr
 
 
-def test_R17_21_without_a_sentinel_the_newest_value_decides(database_written_with_key_a):
-    """A database from before the sentinel (or flushed): the newest stored value is tried."""
+@pytest.mark.parametrize("sentinel_gone", [
+    "DELETE FROM secrets_app_keycheck",  # flushed
+    "DROP TABLE secrets_app_keycheck",  # a database from before the sentinel's migration
+])
+def test_R17_21_without_a_sentinel_the_newest_value_decides(database_written_with_key_a,
+                                                            sentinel_gone):
     url, path = database_written_with_key_a
     with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM secrets_app_keycheck")
+        db.execute(sentinel_gone)
     result = run(["manage.py", "check"], SECRETS_ENCRYPTION_KEY=KEY_B, DATABASE_URL=url)
     assert result.returncode == 1
     assert "does not open the values stored" in result.stderr
