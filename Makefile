@@ -26,10 +26,10 @@ run: $(STAMP) .env
 
 # Production-style: gunicorn with WORKERS processes, static files collected for whitenoise.
 # Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see README.
-# Refuses DEBUG on, and WORKERS > 1 without a shared cache (kozmo_secrets/gunicorn_conf.py),
-# before anything is migrated.
 WORKERS ?= 2
 BIND ?= 127.0.0.1:8000
+# Refuses DEBUG on, and WORKERS > 1 without a shared cache (kozmo_secrets/gunicorn_conf.py),
+# before anything is migrated.
 serve: $(STAMP)
 	$(PY) -m kozmo_secrets.gunicorn_conf "$(WORKERS)"
 	$(PY) manage.py migrate --noinput

@@ -134,11 +134,6 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Every cache key carries the installation's name, derived from its database unless
-# SECRETS_CACHE_PREFIX says otherwise: two installations (say a restored copy) sharing one
-# Redis database never read each other's counts or rate-limit counters (R17.22).
-SECRETS_CACHE_PREFIX = env_str("SECRETS_CACHE_PREFIX") or cache_prefix(DATABASES["default"])
-CACHES["default"]["KEY_PREFIX"] = SECRETS_CACHE_PREFIX
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -254,3 +249,9 @@ SECRETS_AWS_TIMEOUT_SECONDS = env_int("SECRETS_AWS_TIMEOUT_SECONDS", 2)
 SECRETS_AWS_MAX_ATTEMPTS = env_int("SECRETS_AWS_MAX_ATTEMPTS", 2)
 # Who may read the audit log in the console: a dotted path to a check(user) -> bool.
 SECRETS_AUDIT_ACCESS = "secrets_app.permissions.is_secrets_admin"
+
+# Every cache key carries the installation's name, derived from its database unless
+# SECRETS_CACHE_PREFIX says otherwise: two installations (say a restored copy) sharing one
+# Redis database never read each other's counts or rate-limit counters (R17.22).
+SECRETS_CACHE_PREFIX = env_str("SECRETS_CACHE_PREFIX") or cache_prefix(DATABASES["default"])
+CACHES["default"]["KEY_PREFIX"] = SECRETS_CACHE_PREFIX
