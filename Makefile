@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 .env: | $(STAMP)
-	$(PY) -m kozmo_secrets.dev_env > .env
+	$(PY) -m kozmo_secrets.dev_env .env
 	@echo "Wrote a development .env with fresh random keys."
 
 run: $(STAMP) .env
@@ -28,10 +28,14 @@ run: $(STAMP) .env
 # Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see docs/operations.md.
 WORKERS ?= 2
 BIND ?= 127.0.0.1:8000
+# Refuses DEBUG on, and WORKERS > 1 without a shared cache (kozmo_secrets/gunicorn_conf.py),
+# before anything is migrated.
 serve: $(STAMP)
+	$(PY) -m kozmo_secrets.gunicorn_conf "$(WORKERS)"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/gunicorn kozmo_secrets.wsgi --workers $(WORKERS) --bind $(BIND) \
+	$(VENV)/bin/gunicorn kozmo_secrets.wsgi --config python:kozmo_secrets.gunicorn_conf \
+		--workers $(WORKERS) --bind $(BIND) \
 		--access-logfile - --forwarded-allow-ips "$${SECRETS_TRUSTED_PROXIES:-127.0.0.1}"
 
 test: $(STAMP)

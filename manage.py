@@ -5,6 +5,12 @@ import os
 import sys
 
 
+def _is_help(arguments: list[str]) -> bool:
+    """`manage.py`, `help`, `--help`, `--version`: nothing to check the stored data for."""
+    return not arguments or arguments[0] in ("help", "--help", "-h", "--version", "version") \
+        or "--help" in arguments or "-h" in arguments
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kozmo_secrets.settings")
     if sys.argv[1:2] == ["generate_encryption_key"]:
@@ -31,6 +37,13 @@ def main() -> None:
         from secrets_app.startup import check_configuration
 
         check_configuration()
+        if not _is_help(sys.argv[1:]):
+            import django
+
+            from secrets_app.startup import check_stored_keys
+
+            django.setup()
+            check_stored_keys()
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"Configuration error: {exc}\n")

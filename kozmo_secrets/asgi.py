@@ -7,3 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kozmo_secrets.settings")
 
 application = get_asgi_application()
+
+from secrets_app.startup import check_stored_keys  # noqa: E402 - needs the app registry
+
+check_stored_keys()  # R17.21: a valid key that does not open the stored data stops it too

@@ -13,10 +13,16 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from kozmo_secrets.deployment import cache_prefix, create_private_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Real environment variables win over .env; tests set KOZMO_IGNORE_DOTENV to stay hermetic.
+# DOTENV_FILE is the file actually read (a system check warns when others can read it).
+DOTENV_FILE = None
 if os.environ.get("KOZMO_IGNORE_DOTENV") != "1":
+    if (BASE_DIR / ".env").is_file():
+        DOTENV_FILE = str(BASE_DIR / ".env")
     load_dotenv(BASE_DIR / ".env", override=False)
 
 
@@ -113,6 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     db_name = Path(DATABASES["default"]["NAME"])
     if not db_name.is_absolute() and str(db_name) != ":memory:":
         DATABASES["default"]["NAME"] = str(BASE_DIR / db_name)
+    if str(db_name) != ":memory:":
+        # Created 0600 before SQLite creates it 0644: it holds the encrypted values and the
+        # audit log, and SQLite gives its journal and WAL files the same mode (R17.20).
+        create_private_file(DATABASES["default"]["NAME"])
     # BEGIN IMMEDIATE: a transaction takes the write lock up front, so the audit hash chain
     # (one writer at a time) never fails halfway with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
@@ -250,3 +260,9 @@ SECRETS_AWS_TIMEOUT_SECONDS = env_int("SECRETS_AWS_TIMEOUT_SECONDS", 2)
 SECRETS_AWS_MAX_ATTEMPTS = env_int("SECRETS_AWS_MAX_ATTEMPTS", 2)
 # Who may read the audit log in the console: a dotted path to a check(user) -> bool.
 SECRETS_AUDIT_ACCESS = "secrets_app.permissions.is_secrets_admin"
+
+# Every cache key carries the installation's name, derived from its database unless
+# SECRETS_CACHE_PREFIX says otherwise: two installations (say a restored copy) sharing one
+# Redis database never read each other's counts or rate-limit counters (R17.22).
+SECRETS_CACHE_PREFIX = env_str("SECRETS_CACHE_PREFIX") or cache_prefix(DATABASES["default"])
+CACHES["default"]["KEY_PREFIX"] = SECRETS_CACHE_PREFIX

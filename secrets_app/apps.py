@@ -6,6 +6,8 @@ class SecretsAppConfig(AppConfig):
     verbose_name = "Secrets"
 
     def ready(self):
+        from kozmo_secrets import checks  # noqa: F401 - registers the deployment checks
+
         from . import login_throttle, signals  # noqa: F401 - connects their receivers
         from .startup import check_configuration
 

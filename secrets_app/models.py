@@ -152,3 +152,14 @@ class ApiToken(models.Model):
     def is_usable(self, at=None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
+
+
+class KeyCheck(models.Model):
+    """One row holding a known text encrypted under the installation's key (R17.21), written
+    by the migration that creates the table and re-encrypted by rotate_encryption_key. At
+    start-up it tells at once whether the configured keys open what is stored."""
+
+    value = EncryptedField()
+
+    def __str__(self) -> str:
+        return "encryption key check"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .crypto import get_encryption_service
+from .keycheck import check_stored_data_opens
 
 
 def check_configuration() -> None:
@@ -18,3 +19,10 @@ def check_configuration() -> None:
             "DJANGO_SECRET_KEY is not set. Set it to a long random string "
             "(`make run` writes one into .env for development)."
         ) from None
+
+
+def check_stored_keys() -> None:
+    """After the app registry is ready (manage.py, the WSGI app): raise ImproperlyConfigured
+    when the configured keys do not open the stored data (R17.21). One query; a database
+    that is unreachable or not migrated yet does not block start-up."""
+    check_stored_data_opens()

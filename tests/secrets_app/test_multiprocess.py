@@ -42,6 +42,9 @@ def gunicorn(request, tmp_path):
         "KOZMO_IGNORE_DOTENV": "1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
+        # The same installation as this test process (whose prefix came from the database
+        # name before pytest-django renamed it to the test database).
+        "SECRETS_CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -134,7 +137,8 @@ def test_whitenoise_serves_the_collected_static_files(gunicorn, admin_user):
         assert "max-age=315360000" in response.headers["Cache-Control"]
     with urllib.request.urlopen(f"{gunicorn}/healthz", timeout=10) as response:
         assert json.loads(response.read()) == {"status": "ok", "database": "ok",
-                                               "cache": "ok"}
+                                               "cache": "ok", "keys": "ok",
+                                               "cache_scope": "shared"}
 
 
 def test_twenty_racing_creates_over_http_give_one_201_and_nineteen_400(gunicorn, admin_user):

@@ -12,7 +12,7 @@ from audit_app import log
 from audit_app.models import AuditAction
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
-from secrets_app.models import Secret, SecretVersion, SSHTunnel
+from secrets_app.models import KeyCheck, Secret, SecretVersion, SSHTunnel
 
 from ._options import CommandLineCommand
 
@@ -39,6 +39,7 @@ class Command(CommandLineCommand):
             done, failed = self._rotate_table(service, model, fields, batch_size)
             rotated += done
             unreadable += failed
+        self._rotate_key_check(service)
         if unreadable:
             raise CommandError(
                 f"{unreadable} value(s) could not be decrypted with any configured key and "
@@ -82,6 +83,19 @@ class Command(CommandLineCommand):
                     rotated += len(changed)
             self.stdout.write(f"{label}: {seen}/{total} checked, {rotated} re-encrypted")
         return rotated, unreadable
+
+    def _rotate_key_check(self, service):
+        """The start-up key check's sentinel follows the data to the first key (R17.21), so
+        the old keys can be removed afterwards. Not a secret: not counted, not audited."""
+        with transaction.atomic():
+            for row in KeyCheck.objects.select_for_update():
+                if not service.is_current(row.value.token):
+                    try:
+                        row.value = Sealed(service.rotate(row.value.token))
+                    except DecryptionError:
+                        self.stderr.write("  cannot decrypt the key check sentinel")
+                        continue
+                    row.save(update_fields=["value"])
 
     def _rotate_row(self, service, row, fields, label) -> tuple[bool, int]:
         """Re-encrypt the row's values not yet under the first key: (any changed, unreadable)."""
