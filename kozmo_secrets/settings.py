@@ -11,12 +11,16 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Real environment variables win over .env; tests set KOZMO_IGNORE_DOTENV to stay hermetic.
+# Names that only .env put into os.environ: they are server configuration, so child
+# processes (secrets_app.child_env) must not inherit them.
+DOTENV_ONLY_NAMES: frozenset[str] = frozenset()
 if os.environ.get("KOZMO_IGNORE_DOTENV") != "1":
+    DOTENV_ONLY_NAMES = frozenset(dotenv_values(BASE_DIR / ".env")) - frozenset(os.environ)
     load_dotenv(BASE_DIR / ".env", override=False)
 
 
