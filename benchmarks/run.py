@@ -323,7 +323,8 @@ def load_child(database_url: str) -> dict:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "kozmo_secrets.wsgi", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=child_environment(server_config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=child_environment(server_config), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_for(port, server)
