@@ -88,8 +88,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit_app.middleware.AuditContextMiddleware",
-    "secrets_app.api.middleware.ApiNotFoundMiddleware",
+    # Outside ApiNotFoundMiddleware: its JSON 404s get the security headers too.
     "kozmo_secrets.middleware.SecurityHeadersMiddleware",
+    "secrets_app.api.middleware.ApiNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "kozmo_secrets.urls"
