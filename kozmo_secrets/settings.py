@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Outside ApiNotFoundMiddleware: its JSON 404s get the security headers too.
     "kozmo_secrets.middleware.SecurityHeadersMiddleware",
     "secrets_app.api.middleware.ApiNotFoundMiddleware",
+    # Innermost: its 400s still get the security headers; no view sees a NUL (R17.8).
+    "kozmo_secrets.control_characters.ControlCharacterMiddleware",
 ]
 
 ROOT_URLCONF = "kozmo_secrets.urls"
