@@ -204,3 +204,17 @@ def test_r17_8_line_breaks_and_tabs_stay_allowed_in_text(admin_client, api):
                                             "description": "one\r\ntwo"}, format="json")
     assert response.status_code == 201, response.content
     assert str(uuid.UUID(response.json()["id"]))
+
+
+@pytest.mark.parametrize("path", ["/secrets/", "/api/v1/secrets/", "/audit/"])
+def test_r17_8_control_character_in_session_cookie_reads_as_signed_out(client, path):
+    client.cookies.load('sessionid="abcdefghij\\000klm"')
+    assert client.cookies["sessionid"].value == "abcdefghij\x00klm"
+
+    response = client.get(path)
+
+    assert response.status_code in (302, 401)  # signed out: sign in again
+
+
+def test_r17_8_a_real_session_still_works(admin_client):
+    assert admin_client.get("/secrets/").status_code == 200
