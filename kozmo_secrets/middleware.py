@@ -18,7 +18,7 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
-        if must_not_be_stored(request):
+        if must_not_be_stored(request) and not already_no_store(response):
             add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private
         return response
 
@@ -33,3 +33,9 @@ def must_not_be_stored(request) -> bool:
         or "HTTP_AUTHORIZATION" in request.META
         or request.path.startswith("/api/")
     )
+
+
+def already_no_store(response) -> bool:
+    """A view that said `no-store` itself (decrypt answers, R8.6) keeps its exact header."""
+    directives = response.get("Cache-Control", "").lower().split(",")
+    return "no-store" in (directive.strip() for directive in directives)
