@@ -176,6 +176,28 @@ def test_r17_8_multipart_console_form_with_nul_is_refused(admin_client, field):
     assert not Secret.objects.exists()
 
 
+def test_r17_8_htmx_dialog_gets_the_message_for_its_toast(admin_client):
+    response = admin_client.post(
+        reverse("secrets:create"), urlencode({"name": "n", "key": "API_KEY", "value": "v",
+                                              "description": "a\x00"}),
+        content_type="application/x-www-form-urlencoded", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    assert response["X-Error-Message"] == (
+        "The field 'description' contains a control character (U+0000); "
+        "remove it and try again.")
+
+
+def test_r17_8_sign_in_credentials_are_left_to_the_sign_in_backend(rf):
+    """Usernames belong to the sign-in backend, which refuses them like a wrong password and
+    counts them (R17.6); the other fields of the form are still checked."""
+    from kozmo_secrets.control_characters import ControlCharacterRefused, check_request
+
+    check_request(rf.post(reverse("login"), {"username": "a\x00b", "password": "p\x00"}))
+    with pytest.raises(ControlCharacterRefused, match="'next'"):
+        check_request(rf.post(reverse("login"), {"username": "u", "next": "/\x00"}))
+
+
 def sign_in_with_user_agent(client, user_agent):
     return client.post(reverse("login"), {"username": "nobody", "password": "wrong"},
                        HTTP_USER_AGENT=user_agent)
