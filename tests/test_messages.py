@@ -125,3 +125,15 @@ class TestCsrfRefusal:
         script = (Path(__file__).resolve().parents[1] / "static/js/app.js").read_text()
         assert 'getResponseHeader("X-Error-Message")' in script
         assert 'status === 403 ? "Admin privileges required."' not in script
+
+
+def test_r17_18b_catalog_names_only_configured_sources(admin_client, settings, tmp_path):
+    config = tmp_path / "io_config.yaml"
+    config.write_text("default:\n  OTHER_KEY: x\n")
+    settings.SECRETS_CONFIG_FILE = str(config)
+    settings.SECRETS_AWS_REGION = ""
+
+    response = admin_client.get(reverse("catalog"))
+
+    assert response.status_code == 200
+    assert "(asked in order: database → environment → config_file)" in response.content.decode()
