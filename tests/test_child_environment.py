@@ -112,3 +112,21 @@ def test_r17_1_the_rule_names_every_kind_of_server_configuration(settings):
     environment = child_environment({"API_KEY": "v"}, base=base)
 
     assert environment == {"HOME": "/home/ops", "MY_DATABASE_URL_COPY": "kept", "API_KEY": "v"}
+
+
+def test_r17_1_every_process_the_code_starts_gets_the_built_environment():
+    """Outside tests/, no code copies os.environ into a child, and every file that starts a
+    process builds the child's environment with child_environment."""
+    copies = ("**os.environ", "dict(os.environ)", "env=os.environ", "os.environ.copy()")
+    starts = ("subprocess.run(", "subprocess.Popen(", "os.exec", "os.spawn", "os.system(",
+              "subprocess.call(", "subprocess.check_")
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in ("tests", ".venv", "build") or "site-packages" in path.parts:
+            continue
+        text = path.read_text()
+        offenders += [f"{relative}: {copy}" for copy in copies if copy in text]
+        if any(start in text for start in starts) and "child_environment(" not in text:
+            offenders.append(f"{relative}: starts a process without child_environment")
+    assert offenders == []
