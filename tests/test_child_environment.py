@@ -20,17 +20,23 @@ SHELL_SECRET_KEY = "shell-django-secret-" + "s" * 40
 PRINT_ENVIRONMENT = "import json, os; print(json.dumps(dict(os.environ)))"
 
 
-@pytest.fixture
-def checkout(tmp_path):
-    """A copy of the project whose `.env` holds server configuration and one plain name."""
+@pytest.fixture(params=["keys-in-dotenv", "keys-in-shell"])
+def checkout(tmp_path, request):
+    """A copy of the project whose `.env` holds server configuration and one plain name; the
+    encryption key, the Django key and the database URL sit in `.env`, or in the shell."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("kozmo_secrets", "secrets_app", "audit_app"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=ignore)
     shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
+    keys = {
+        "SECRETS_ENCRYPTION_KEY": DOTENV_KEY,
+        "DJANGO_SECRET_KEY": SHELL_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    in_dotenv = keys if request.param == "keys-in-dotenv" else {}
     (tmp_path / ".env").write_text(
-        f"SECRETS_ENCRYPTION_KEY={DOTENV_KEY}\n"
-        f"DATABASE_URL=sqlite:///{tmp_path / 'db.sqlite3'}\n"
-        "DJANGO_DEBUG=true\n"
+        "".join(f"{name}={value}\n" for name, value in in_dotenv.items())
+        + "DJANGO_DEBUG=true\n"
         "KOZMO_DOTENV_MARKER=from-dotenv\n"
         "SECRETS_CONFIG_FILE=\n"
         "ONLY_IN_DOTENV=dotenv-only-value\n"
@@ -40,7 +46,6 @@ def checkout(tmp_path):
     shell = {name: value for name, value in os.environ.items()
              if not is_server_configuration(name)}
     shell.update(
-        DJANGO_SECRET_KEY=SHELL_SECRET_KEY,
         DJANGO_SETTINGS_MODULE="kozmo_secrets.settings",
         SECRETS_DECRYPT_RATE="1000/m",
         KOZMO_SHELL_MARKER="from-shell",
@@ -48,6 +53,8 @@ def checkout(tmp_path):
         OPERATOR_VARIABLE="keep-me",
         IN_BOTH="shell-value",
     )
+    if not in_dotenv:
+        shell.update(keys)
 
     def manage(*args):
         return subprocess.run(
