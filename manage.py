@@ -4,22 +4,22 @@
 import os
 import sys
 
+# Commands that must work before any key is configured (generate_encryption_key makes it).
+KEYLESS_COMMANDS = {"generate_encryption_key", "help", "version"}
+HELP_FLAGS = {"-h", "--help", "--version"}
 
-def _is_help(arguments: list[str]) -> bool:
-    """`manage.py`, `help`, `--help`, `--version`: nothing to check the stored data for."""
-    return not arguments or arguments[0] in ("help", "--help", "-h", "--version", "version") \
-        or "--help" in arguments or "-h" in arguments
+
+def needs_keys(argv: list[str]) -> bool:
+    """False for help, the version, and keyless commands: a fresh checkout can ask for usage
+    and make its first key. Options after `--` belong to a child program, not to us."""
+    if len(argv) < 2 or argv[1] in KEYLESS_COMMANDS or argv[1] in HELP_FLAGS:
+        return False
+    own_options = argv[2:argv.index("--")] if "--" in argv else argv[2:]
+    return not HELP_FLAGS.intersection(own_options)
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kozmo_secrets.settings")
-    if sys.argv[1:2] == ["generate_encryption_key"]:
-        # The one command that must work before any key is configured: it makes the key.
-        from secrets_app.crypto import generate_key
-
-        print(generate_key())
-        return
-
     import getpass
 
     from django.core.exceptions import ImproperlyConfigured
@@ -34,16 +34,16 @@ def main() -> None:
     set_command_line(sys.argv[1] if len(sys.argv) > 1 else "", os_user)
 
     try:
-        from secrets_app.startup import check_configuration
+        from secrets_app import startup
 
-        check_configuration()
-        if not _is_help(sys.argv[1:]):
+        if needs_keys(sys.argv):
+            startup.check_configuration()
             import django
 
-            from secrets_app.startup import check_stored_keys
-
             django.setup()
-            check_stored_keys()
+            startup.check_stored_keys()  # R17.21: the keys open what is stored
+        else:
+            startup.skip_configuration_check()
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"Configuration error: {exc}\n")

@@ -1,11 +1,20 @@
 """Puts the request's audit context (IP, user agent, channel) in place for its duration."""
 
 import ipaddress
+import re
 
 from django.conf import settings
 
 from .context import AuditContext, _current
 from .models import Channel
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def header_text(value: str) -> str:
+    """A header as the audit row keeps it: control characters escaped (PostgreSQL cannot
+    store a NUL, and a terminal or spreadsheet must not act on one), at most 255 characters."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)[:255]
 
 
 def _parse_ip(value: str) -> str | None:
@@ -57,7 +66,7 @@ class AuditContextMiddleware:
         context = AuditContext(
             channel=channel_for(request.path),
             ip_address=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+            user_agent=header_text(request.META.get("HTTP_USER_AGENT", "")),
             request=request,
         )
         token = _current.set(context)

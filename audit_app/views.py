@@ -4,7 +4,6 @@ audit_app knows nothing of secrets_app: who may read the log is a setting naming
 (SECRETS_AUDIT_ACCESS, by default the secrets-admin helper), so one rule serves everywhere.
 """
 
-import csv
 import json
 from functools import cache
 
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .filters import AuditFilter
 from .log import verify_chain
 from .models import AuditLog
+from .spreadsheet import csv_writer
 
 EXPORT_FIELDS = [
     "sequence", "timestamp", "username", "user_id", "action", "allowed", "secret_id",
@@ -84,7 +84,7 @@ def audit_export(request):
         response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
         name = "audit-log.jsonl"
     else:
-        writer = csv.writer(_Echo())
+        writer = csv_writer(_Echo())  # formulas from user text are written as text
 
         def csv_lines():
             yield writer.writerow(EXPORT_FIELDS)

@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from secrets_app.child_env import child_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -299,12 +301,13 @@ def bench_rotation() -> dict:
 
 
 def load_child(database_url: str) -> dict:
-    os.environ.update({
+    server_config = {
         "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "KOZMO_IGNORE_DOTENV": "1",
         "DJANGO_SECRET_KEY": "bench-" + "x" * 50, "SECRETS_ENCRYPTION_KEY": KEY_A,
         "DJANGO_SETTINGS_MODULE": "benchmarks.settings", "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-    })
+    }
+    os.environ.update(server_config)
     import django
 
     django.setup()
@@ -320,7 +323,8 @@ def load_child(database_url: str) -> dict:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "kozmo_secrets.wsgi", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=child_environment(server_config), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_for(port, server)
@@ -422,8 +426,10 @@ def redis_available() -> str | None:
 
 
 def run_child(args: list[str]) -> dict:
+    # The child configures itself (see child() and load_child()): pass no server settings.
     result = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            env=child_environment(), capture_output=True, text=True,
+                            timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark child {args} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

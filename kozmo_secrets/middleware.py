@@ -1,7 +1,8 @@
 """Security headers Django 5.2 does not set itself: a Content-Security-Policy without inline
 scripts (the console's JavaScript is all in static files), a Permissions-Policy, and
-`Cache-Control: no-store` on signed-in pages, so neither a cache nor the browser's
-back-forward cache keeps a revealed value, a new token key, or a page after logout."""
+`Cache-Control: no-store` on every answer to a signed-in user or a token, so neither a cache
+nor the browser's back-forward cache keeps a revealed value, a new token key, an export, or a
+page after logout."""
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -21,11 +22,8 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
-        user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated
-                and response.get("Content-Type", "").startswith("text/html")):
-            add_never_cache_headers(response)
-            response.headers["Cache-Control"] += ", no-store"
+        if must_not_be_stored(request) and not already_no_store(response):
+            add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private
         return response
 
 
@@ -48,3 +46,21 @@ class CacheUnavailableMiddleware:
             response = render(request, "503.html", {"problem": str(exception)}, status=503)
         response["Retry-After"] = "30"
         return response
+
+
+def must_not_be_stored(request) -> bool:
+    """R17.4: every answer to a signed-in user or a token (pages, partials, exports, API JSON
+    and its errors), whatever its content type. DRF sets the token's user on this request
+    after authenticating; a token the API never saw (an unknown /api/ route) still counts."""
+    user = getattr(request, "user", None)
+    return bool(
+        (user is not None and user.is_authenticated)
+        or "HTTP_AUTHORIZATION" in request.META
+        or request.path.startswith("/api/")
+    )
+
+
+def already_no_store(response) -> bool:
+    """A view that said `no-store` itself (decrypt answers, R8.6) keeps its exact header."""
+    directives = response.get("Cache-Control", "").lower().split(",")
+    return "no-store" in (directive.strip() for directive in directives)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 from kozmo_secrets.deployment import cache_prefix, create_private_file
 
@@ -19,10 +19,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Real environment variables win over .env; tests set KOZMO_IGNORE_DOTENV to stay hermetic.
 # DOTENV_FILE is the file actually read (a system check warns when others can read it).
+# DOTENV_ONLY_NAMES: names that only .env put into os.environ: they are server configuration,
+# so child processes (secrets_app.child_env) must not inherit them.
 DOTENV_FILE = None
+DOTENV_ONLY_NAMES: frozenset[str] = frozenset()
 if os.environ.get("KOZMO_IGNORE_DOTENV") != "1":
     if (BASE_DIR / ".env").is_file():
         DOTENV_FILE = str(BASE_DIR / ".env")
+    DOTENV_ONLY_NAMES = frozenset(dotenv_values(BASE_DIR / ".env")) - frozenset(os.environ)
     load_dotenv(BASE_DIR / ".env", override=False)
 
 
@@ -61,6 +65,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "kozmo_secrets.errors.csrf_failure"  # says "reload", not "forbidden"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -90,9 +95,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit_app.middleware.AuditContextMiddleware",
-    "secrets_app.api.middleware.ApiNotFoundMiddleware",
+    # Outside ApiNotFoundMiddleware: its JSON 404s get the security headers too.
     "kozmo_secrets.middleware.SecurityHeadersMiddleware",
+    "secrets_app.api.middleware.ApiNotFoundMiddleware",
     "kozmo_secrets.middleware.CacheUnavailableMiddleware",
+    # Innermost: its 400s still get the security headers; no view sees a NUL (R17.8).
+    "kozmo_secrets.control_characters.ControlCharacterMiddleware",
 ]
 
 ROOT_URLCONF = "kozmo_secrets.urls"
@@ -214,6 +222,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "kozmo_secrets.sessions"  # database sessions; malformed keys read as none
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)

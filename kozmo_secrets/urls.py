@@ -31,6 +31,9 @@ urlpatterns = [
 ]
 
 
+handler403 = "kozmo_secrets.errors.permission_denied"
+
+
 def handler500(request):
     if request.path.startswith("/api/"):
         return api_server_error(request)

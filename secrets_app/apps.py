@@ -9,7 +9,7 @@ class SecretsAppConfig(AppConfig):
         from kozmo_secrets import checks  # noqa: F401 - registers the deployment checks
 
         from . import login_throttle, signals  # noqa: F401 - connects their receivers
-        from .startup import check_configuration
+        from .startup import check_configuration_at_startup
 
         # R10.6: refuse to start (manage.py and WSGI alike) without usable keys.
-        check_configuration()
+        check_configuration_at_startup()

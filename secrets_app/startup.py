@@ -8,6 +8,21 @@ from django.core.exceptions import ImproperlyConfigured
 from .crypto import get_encryption_service
 from .keycheck import check_stored_data_opens
 
+_check_skipped = False
+
+
+def skip_configuration_check() -> None:
+    """For this process only: manage.py calls it for --help and keyless commands
+    (generate_encryption_key), which must run before any key exists (R17.17)."""
+    global _check_skipped
+    _check_skipped = True
+
+
+def check_configuration_at_startup() -> None:
+    """The app registry's start-up check, unless manage.py said the command needs no keys."""
+    if not _check_skipped:
+        check_configuration()
+
 
 def check_configuration() -> None:
     """Raise ImproperlyConfigured, naming the variable, unless the keys are usable."""

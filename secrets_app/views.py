@@ -23,7 +23,7 @@ from .counting import CachedCountPaginator
 from .filters import SecretFilter
 from .forms import ImportForm, SecretForm, TokenForm
 from .importing import DRY_RUN_RATE_LIMITED, ImportConflict, InvalidImport, import_file
-from .loaders.resolver import SOURCES, locate_all
+from .loaders.resolver import configured_sources, locate_all
 from .models import ApiToken, Secret
 from .permissions import is_secrets_admin
 from .services import (
@@ -250,7 +250,7 @@ def catalog(request):
         for group, keys in CONFIG_KEY_GROUPS.items()
     ]
     return render(request, "catalog/catalog.html", {
-        "groups": groups, "profiles": profiles, "sources": SOURCES,
+        "groups": groups, "profiles": profiles, "sources": configured_sources(),
     })
 
 

@@ -7,6 +7,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from kozmo_secrets.errors import CSRF_FAILED
+
 from ..importing import ImportConflict, InvalidImport
 from ..models import Secret
 from ..permissions import ADMIN_REQUIRED
@@ -30,6 +32,9 @@ def api_exception_handler(exc, context):
         return _json(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE, **{"Retry-After": "30"})
     if isinstance(exc, DecryptFailed):
         return _json(str(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF"):
+        # DRF's session authentication refused the CSRF token: say so, not "admin" (R17.18).
+        return _json(CSRF_FAILED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
         return _json(ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):

@@ -2,17 +2,25 @@
 
 from django.conf import settings
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
+
+from kozmo_secrets.control_characters import ControlCharacterRefused, check_json
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, plus: nesting deep enough to exhaust Python's stack is a 400."""
+    """DRF's JSON parser, plus: nesting deep enough to exhaust Python's stack is a 400, and so
+    is a NUL in any string or a control character in a key (R17.8)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
+        try:
+            check_json(data)
+        except ControlCharacterRefused as refused:
+            raise ValidationError(refused.as_json()) from None
+        return data
 
 
 class RawFileParser(parsers.BaseParser):

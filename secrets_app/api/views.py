@@ -44,10 +44,11 @@ def errors(*codes: int) -> dict:
         500: "Failed to decrypt secret",
     }
     # 400 answers name the fields at fault ({"field": ["why"]}) or say {"detail": ...}.
+    # Every operation may answer 400: a control character in any query parameter (R17.8).
     return {
         code: OpenApiResponse(OpenApiTypes.OBJECT if code == 400 else s.ErrorSerializer,
                               description=words[code])
-        for code in codes
+        for code in sorted({400, *codes})
     }
 
 

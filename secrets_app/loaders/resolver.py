@@ -4,6 +4,7 @@ AWS (R5.4), answering with the value (Sealed) and the source that held it."""
 from dataclasses import dataclass, field
 from functools import cache
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
@@ -17,6 +18,29 @@ from .database import DatabaseLoader
 from .environment import EnvironmentLoader
 
 SOURCES = ("database", "environment", "config_file", "aws")
+# The sources that only answer once configured, and the setting that turns each on.
+SOURCE_SETTINGS = {"config_file": "SECRETS_CONFIG_FILE", "aws": "SECRETS_AWS_REGION"}
+SOURCE_HOW_TO_ENABLE = {
+    "config_file": "set SECRETS_CONFIG_FILE to an io_config.yaml to also read a config file",
+    "aws": "set SECRETS_AWS_REGION to also ask AWS Secrets Manager",
+}
+
+
+def configured_sources() -> list[str]:
+    """The sources this installation asks, in order (R17.18: never name the others)."""
+    return [source for source in SOURCES
+            if source not in SOURCE_SETTINGS or getattr(settings, SOURCE_SETTINGS[source])]
+
+
+def not_found_message(key: str, profile: str) -> str:
+    """Says which configured sources were asked, and how to enable the others."""
+    message = f"{key} [{profile}]: not found in any configured source " \
+              f"({', '.join(configured_sources())})."
+    hints = [SOURCE_HOW_TO_ENABLE[source] for source in SOURCES
+             if source in SOURCE_SETTINGS and source not in configured_sources()]
+    if hints:
+        message += " To ask more sources: " + "; ".join(hints) + "."
+    return message
 
 
 @cache

@@ -46,8 +46,10 @@
   });
 
   document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr.status;
-    toast(status === 403 ? "Admin privileges required." : "Something went wrong (" + status + ").");
+    // The server says why (X-Error-Message): a CSRF refusal is not a missing privilege.
+    var xhr = event.detail.xhr;
+    var reason = xhr.getResponseHeader("X-Error-Message");
+    toast(reason || (xhr.status === 403 ? "Not allowed." : "Something went wrong (" + xhr.status + ")."));
   });
 
   document.body.addEventListener("close-dialog", closeDialog);

@@ -113,7 +113,7 @@ class TestResolveCredential:
         )
 
     def test_not_found_exits_non_zero(self):
-        with pytest.raises(CommandError, match="not found in any source"):
+        with pytest.raises(CommandError, match="not found in any configured source"):
             run("resolve_credential", "SURELY_NOT_SET_ANYWHERE")
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from secrets_app.tokens import create_token
+from secrets_app.tokens import MAX_LIFETIME_DAYS, create_token
 
 from ._options import CommandLineCommand
 
@@ -33,6 +33,12 @@ class Command(CommandLineCommand):
         try:
             token, key = create_token(user, name, expires_days or None)
         except ValidationError as error:
+            if "expires_in_days" in getattr(error, "error_dict", {}):
+                # The service's words are for the API (null = never); this option's never is 0.
+                raise CommandError(
+                    f"--expires-days must be 1-{MAX_LIFETIME_DAYS}, or 0 for a token that "
+                    "never expires."
+                ) from None
             raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(key)
         expiry = token.expires_at.date().isoformat() if token.expires_at else "never"

@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from secrets_app.loaders.resolver import SOURCES, resolve
+from secrets_app.loaders.resolver import not_found_message, resolve
 from secrets_app.services import reveal_resolution
 
 from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
@@ -10,8 +10,9 @@ from ._options import CommandLineCommand, acting_user, add_as_option, add_profil
 
 class Command(CommandLineCommand):
     help = (
-        "Show which source answers for KEY in a profile, asking in order: "
-        f"{' -> '.join(SOURCES)}. With --reveal the value is printed alone on standard output "
+        "Show which source answers for KEY in a profile, asking in order: database -> "
+        "environment -> config_file (when SECRETS_CONFIG_FILE is set) -> aws (when "
+        "SECRETS_AWS_REGION is set). With --reveal the value is printed alone on standard output "
         "(for scripts) and the source goes to standard error; a reveal is audited as a "
         "decrypt. Exits with status 1 when no source holds the key."
     )
@@ -29,9 +30,7 @@ class Command(CommandLineCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         if not resolution.found:
-            raise CommandError(
-                f"{key} [{profile}]: not found in any source ({', '.join(SOURCES)})."
-            )
+            raise CommandError(not_found_message(key, profile))
         line = f"{key} [{profile}]: {resolution.source}"
         if reveal:
             self.stderr.write(line)

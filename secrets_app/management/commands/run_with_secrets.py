@@ -2,12 +2,12 @@
 environment (R16)."""
 
 import argparse
-import os
 import subprocess
 import sys
 
 from django.core.management.base import CommandError
 
+from secrets_app.child_env import child_environment
 from secrets_app.services import DecryptFailed, profile_secrets, reveal_secrets
 
 from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
@@ -17,7 +17,9 @@ class Command(CommandLineCommand):
     help = (
         "Run CMD with the profile's secrets added to its environment, one variable per key "
         "(the profile's own, plus default's for keys it lacks; they replace variables of the "
-        "same name). Values are never printed; each is audited as a decrypt. Exits with "
+        "same name). The server's own configuration (DJANGO_*, SECRETS_*, KOZMO_*, "
+        "DATABASE_URL, REDIS_URL, anything only .env set) is not passed on. "
+        "Values are never printed; each is audited as a decrypt. Exits with "
         "CMD's exit status. Put -- before CMD: run_with_secrets --profile staging -- env"
     )
 
@@ -47,7 +49,7 @@ class Command(CommandLineCommand):
                     f"{key} holds a NUL character, which an environment variable cannot carry. "
                     "The command was not started."
                 )
-        environment = {**os.environ, **values}
+        environment = child_environment(values)  # never the server's own configuration
         try:
             completed = subprocess.run(command, env=environment, check=False)  # noqa: S603
         except FileNotFoundError:
