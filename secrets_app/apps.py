@@ -6,7 +6,8 @@ class SecretsAppConfig(AppConfig):
     verbose_name = "Secrets"
 
     def ready(self):
-        from . import login_throttle, signals  # noqa: F401 - connects their receivers
+        from . import signals  # noqa: F401 - connects their receivers
+        from .access import credentials, signin  # noqa: F401 - connects their receivers
         from .startup import check_configuration
 
         # R10.6: refuse to start (manage.py and WSGI alike) without usable keys.
