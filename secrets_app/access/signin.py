@@ -13,6 +13,7 @@ import contextlib
 import logging
 import unicodedata
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -138,6 +139,10 @@ class ThrottledModelBackend(ModelBackend):
             except CACHE_ERRORS:  # counted and checked already: the sign-in stands
                 logger.warning("Could not give a successful sign-in's count back to the cache.")
         return user
+
+    async def aauthenticate(self, request, username=None, password=None, **kwargs):
+        # ModelBackend's own async version would skip the throttle: run the one above.
+        return await sync_to_async(self.authenticate)(request, username, password, **kwargs)
 
 
 @receiver(user_login_failed)

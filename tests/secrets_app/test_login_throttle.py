@@ -146,6 +146,17 @@ def test_R17_5_the_backend_refuses_direct_callers_too(admin_user):
         authenticate(None, username="root", password="root-password")
 
 
+def test_R17_5_the_async_sign_in_is_throttled_too(admin_user):
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import aauthenticate
+    from django.core.exceptions import ValidationError
+
+    for _ in range(5):
+        assert async_to_sync(aauthenticate)(None, username="root", password="wrong") is None
+    with pytest.raises(ValidationError, match="Too many failed sign-ins"):
+        async_to_sync(aauthenticate)(None, username="root", password="root-password")
+
+
 @each_path
 def test_R17_5_many_names_from_one_address_are_throttled(path, admin_user, settings):
     settings.SECRETS_LOGIN_RATE_PER_IP = "3/15m"
