@@ -25,7 +25,7 @@ def _is_rehash(user, old_hash: str, update_fields) -> bool:
     a hash that needed updating to a usable hash of the preferred hasher."""
     if update_fields is None or set(update_fields) != {"password"}:
         return False
-    if user._password is not None or not is_password_usable(user.password):
+    if getattr(user, "_password", None) is not None or not is_password_usable(user.password):
         return False
     try:
         old_hasher = identify_hasher(old_hash)

@@ -78,6 +78,7 @@ class _Counter:
     def __init__(self, group: str, setting: str, value: str):
         self.group, self.value = group, value
         self.rate = parse_rate(getattr(settings, setting), setting=setting)
+        self.counted_in = None  # the cache key this attempt was counted under
 
     def hit(self) -> dict:
         """Count this attempt (atomically) and answer django-ratelimit's usage."""
