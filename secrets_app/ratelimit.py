@@ -7,10 +7,6 @@ get_many, then the attempt increments its second's counter (an atomic cache incr
 extra bucket makes the limit strict: no span of `period` seconds ever holds more than N
 granted decrypts. Kept in the service layer rather than on views so every way to decrypt
 shares one budget and a refused attempt is audited with the rest.
-
-Sign-ins use django-ratelimit instead (access/signin.py); the decrypt limit keeps this strict
-sliding window because R10.3 promises at most N decrypts in ANY span of the period, which a
-fixed window like django-ratelimit's breaks at each window's edge (up to 2N in a short span).
 """
 
 import math
@@ -51,6 +47,9 @@ class Usage:
     retry_after: int  # seconds until an attempt would be allowed again
 
 
+# Sign-ins use django-ratelimit (access/signin.py); the decrypt limit keeps this strict sliding
+# window because R10.3 promises at most N decrypts in ANY span of the period, which a fixed
+# window like django-ratelimit's breaks at each window's edge (up to 2N in a short span).
 def hit(scope: str, user_id, rate: str | None = None) -> Usage:
     """Count one attempt for this user (or any key) and say whether it is within the limit
     (SECRETS_DECRYPT_RATE unless `rate` is given). Refused attempts count too, so hammering
