@@ -160,6 +160,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Every way to sign in (console, /admin/login/, HTTP Basic) passes this backend's throttle.
+AUTHENTICATION_BACKENDS = ["secrets_app.access.signin.ThrottledModelBackend"]
+# django-ratelimit counts sign-ins in the default cache and never lets one through uncounted;
+# a cache that cannot be reached raises instead (a 503 naming REDIS_URL).
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

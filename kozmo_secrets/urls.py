@@ -7,13 +7,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from kozmo_secrets.health import healthz
 from secrets_app import views as secrets_views
+from secrets_app.access.forms import SignInForm
 from secrets_app.api.exceptions import api_server_error
-from secrets_app.forms import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False), name="home"),
     path("accounts/login/",
-         auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+         auth_views.LoginView.as_view(authentication_form=SignInForm),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

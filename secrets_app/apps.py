@@ -8,7 +8,8 @@ class SecretsAppConfig(AppConfig):
     def ready(self):
         from kozmo_secrets import checks  # noqa: F401 - registers the deployment checks
 
-        from . import login_throttle, signals  # noqa: F401 - connects their receivers
+        from . import signals  # noqa: F401 - connects their receivers
+        from .access import credentials, signin  # noqa: F401 - connects their receivers
         from .startup import check_configuration_at_startup
 
         # R10.6: refuse to start (manage.py and WSGI alike) without usable keys.

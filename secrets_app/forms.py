@@ -1,11 +1,7 @@
 """Console forms. They only shape and check input; services.py decides and writes."""
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 
-from audit_app.context import current as current_context
-
-from . import login_throttle
 from .constants import SecretCategory, SecretProfile, category_for_key
 from .services import SSHTunnelData
 
@@ -113,19 +109,3 @@ class TokenForm(forms.Form):
         choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")],
         required=False,
     )
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """The sign-in form, refusing while the username or the address failed too often."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That username and password do not match. Try again.",
-    }
-
-    def clean(self):
-        try:
-            login_throttle.check(self.data.get("username"), current_context().ip_address)
-        except login_throttle.LoginThrottled as error:
-            raise forms.ValidationError(str(error), code="throttled") from None
-        return super().clean()

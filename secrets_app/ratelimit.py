@@ -26,12 +26,12 @@ RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\w*\s*$")
 MAX_BUCKETS = 120  # longer periods count in coarser buckets: one get_many stays small
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'10/m' -> (10, 60); '100/5m' -> (100, 300)."""
+def parse_rate(rate: str, setting: str = "SECRETS_DECRYPT_RATE") -> tuple[int, int]:
+    """'10/m' -> (10, 60); '100/5m' -> (100, 300). `setting` names where the rate came from."""
     match = RATE.match(rate or "")
     if not match:
         raise ImproperlyConfigured(
-            f"SECRETS_DECRYPT_RATE must look like 10/m, 100/h or 5/30s, not {rate!r}."
+            f"{setting} must look like 10/m, 100/h or 5/30s, not {rate!r}."
         )
     count, multiplier, unit = match.groups()
     return int(count), int(multiplier or 1) * UNITS[unit]
@@ -50,19 +50,17 @@ class Usage:
     retry_after: int  # seconds until an attempt would be allowed again
 
 
+# Sign-ins use django-ratelimit (access/signin.py); the decrypt limit keeps this strict sliding
+# window because R10.3 promises at most N decrypts in ANY span of the period, which a fixed
+# window like django-ratelimit's breaks at each window's edge (up to 2N in a short span).
 def hit(scope: str, user_id, rate: str | None = None) -> Usage:
     """Count one attempt for this user (or any key) and say whether it is within the limit
     (SECRETS_DECRYPT_RATE unless `rate` is given). Refused attempts count too, so hammering
     does not shorten the wait."""
-    return _window(scope, user_id, rate or settings.SECRETS_DECRYPT_RATE, increment=True)
+    return _window(scope, user_id, rate or settings.SECRETS_DECRYPT_RATE)
 
 
-def peek(scope: str, key, rate: str) -> Usage:
-    """Whether one more attempt would be within the limit, counting nothing."""
-    return _window(scope, key, rate, increment=False)
-
-
-def _window(scope: str, user_id, rate: str, increment: bool) -> Usage:
+def _window(scope: str, user_id, rate: str) -> Usage:
     limit, period = parse_rate(rate)
     width = max(1, -(-period // MAX_BUCKETS))  # seconds per bucket
     buckets = period // width + 1
@@ -75,15 +73,12 @@ def _window(scope: str, user_id, rate: str, increment: bool) -> Usage:
     # incr answers this attempt's own place in the current second, so concurrent attempts
     # (other processes included) each get a distinct count: exactly `limit` are granted.
     key = f"{prefix}:{current}"
-    if increment:
-        cache.add(key, 0, timeout=period + 2 * width)
-        try:
-            counts.append(cache.incr(key))
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 2 * width)
-            counts.append(1)
-    else:
-        counts.append(int(cache.get(key, 0)) + 1)  # as if this attempt were counted
+    cache.add(key, 0, timeout=period + 2 * width)
+    try:
+        counts.append(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 2 * width)
+        counts.append(1)
     total = sum(counts)
     if total <= limit:
         return Usage(True, total, limit, 0)

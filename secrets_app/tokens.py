@@ -15,6 +15,9 @@ from .models import ApiToken
 
 KEY_PREFIX = "kzs_"
 MAX_LIFETIME_DAYS = 3650
+# A token minted with a password alone (HTTP Basic) lives at most this long: a stolen
+# password must not buy access that outlasts the password (R17.7).
+PASSWORD_MINTED_MAX_DAYS = 90
 LAST_USED_PRECISION = timedelta(minutes=1)  # at most one write per token per minute
 
 
@@ -25,10 +28,12 @@ def digest_of(key: str) -> str:
 
 
 def create_token(
-    user, name: str, expires_in_days: int | None = 90, not_after=None
+    user, name: str, expires_in_days: int | None = 90, not_after=None,
+    minted_with_password: bool = False,
 ) -> tuple[ApiToken, str]:
     """A new token and its key. The key is not stored: show it now or never. `not_after`
-    caps the expiry (a token creating a token passes its own)."""
+    caps the expiry (a token creating a token passes its own); a token minted with a
+    password alone expires within PASSWORD_MINTED_MAX_DAYS, whatever it asks for."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, e.g. the program using it."})
@@ -41,6 +46,9 @@ def create_token(
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    if minted_with_password:
+        password_deadline = now + timedelta(days=PASSWORD_MINTED_MAX_DAYS)
+        not_after = min(not_after or password_deadline, password_deadline)
     if not_after is not None and (expires_at is None or expires_at > not_after):
         expires_at = not_after
     with transaction.atomic():
@@ -77,3 +85,24 @@ def revoke_token(token: ApiToken, user) -> None:
         token.save(update_fields=["revoked_at"])
         log.record(AuditAction.TOKEN_REVOKE, user=user,
                    detail={"token": token.prefix, "name": token.name})
+
+
+def revoke_all_tokens(user, reason: str) -> int:
+    """Revoke every live token of this user, one TOKEN_REVOKE row each saying why (a password
+    change, a deactivation). Answers how many were revoked."""
+    with transaction.atomic():
+        tokens = list(
+            ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+        )
+        if not tokens:
+            return 0
+        now = timezone.now()
+        ApiToken.objects.filter(pk__in=[token.pk for token in tokens]).update(revoked_at=now)
+        log.record_many(
+            log.Entry(AuditAction.TOKEN_REVOKE, detail={
+                "token": token.prefix, "name": token.name, "owner": user.get_username(),
+                "reason": reason,
+            })
+            for token in tokens
+        )
+    return len(tokens)

@@ -2,9 +2,6 @@
 
 from rest_framework import authentication, exceptions
 
-from audit_app.context import current as current_context
-
-from .. import login_throttle
 from ..tokens import authenticate_key
 
 NOT_AUTHENTICATED = "Not authenticated"
@@ -34,11 +31,6 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
 
 class ThrottledBasicAuthentication(authentication.BasicAuthentication):
-    """Username and password (the tokens endpoint only), under the sign-in throttle."""
-
-    def authenticate_credentials(self, userid, password, request=None):
-        try:
-            login_throttle.check(userid, current_context().ip_address)
-        except login_throttle.LoginThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after, detail=str(error)) from None
-        return super().authenticate_credentials(userid, password, request)
+    """Username and password (the tokens endpoint only). DRF calls authenticate(), so the
+    sign-in throttle of the authentication backend applies (secrets_app/access/signin.py);
+    its refusal, LoginThrottled, is answered 429 with Retry-After by the exception handler."""

@@ -9,6 +9,7 @@ from rest_framework.views import exception_handler
 
 from kozmo_secrets.errors import CSRF_FAILED
 
+from ..access.signin import LoginThrottled
 from ..importing import ImportConflict, InvalidImport
 from ..models import Secret
 from ..permissions import ADMIN_REQUIRED
@@ -27,6 +28,9 @@ def _json(detail, code: int, **headers) -> Response:
 def api_exception_handler(exc, context):
     if isinstance(exc, RateLimited):
         return _json(str(exc), status.HTTP_429_TOO_MANY_REQUESTS,
+                     **{"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, LoginThrottled):  # before ValidationError: it is one, for the forms
+        return _json(exc.message, status.HTTP_429_TOO_MANY_REQUESTS,
                      **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, CacheUnavailable):
         return _json(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE, **{"Retry-After": "30"})

@@ -237,8 +237,17 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=s.ApiTokenSerializer,
-                   responses={201: s.NewApiTokenSerializer, **errors(400, 401)})
+    @extend_schema(
+        request=s.ApiTokenSerializer,
+        responses={201: s.NewApiTokenSerializer, **errors(400, 401, 429)},
+        description=(
+            "Create a token; its key is in this answer only. With a username and password "
+            "(HTTP Basic) the token expires in at most 90 days, even if `expires_in_days` "
+            "asks for more or for none (`expires_at` in the answer says when); a token "
+            "cannot create one that outlives itself. Sign-ins with HTTP Basic share the "
+            "sign-in limit: too many failures answer 429 with Retry-After."
+        ),
+    )
     def create(self, request, *args, **kwargs):
         ask = s.ApiTokenSerializer(data=request.data)
         ask.is_valid(raise_exception=True)
@@ -249,6 +258,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
             request.user, ask.validated_data["name"],
             ask.validated_data.get("expires_in_days", 90),
             not_after=caller.expires_at if caller else None,
+            minted_with_password=isinstance(request.successful_authenticator,
+                                            ThrottledBasicAuthentication),
         )
         body = s.NewApiTokenSerializer(token).data
         body["key"] = key
