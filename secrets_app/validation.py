@@ -74,7 +74,7 @@ def check_value(value, field: str = "value") -> None:
 def key_problems(key: str) -> list[str]:
     """What is wrong with a key, in words; empty when it is a valid UPPER_SNAKE name."""
     if not key:
-        return ["it is empty"]
+        return ["it cannot be blank"]
     problems = []
     if len(key) > KEY_MAX_LENGTH:
         problems.append(
