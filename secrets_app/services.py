@@ -130,6 +130,16 @@ def _save_tunnel(secret: Secret, data: SSHTunnelData) -> None:
     tunnel.save()
 
 
+@sensitive_variables()
+def _value_errors(value, *, category: str, has_tunnel: bool) -> dict:
+    try:
+        require_value(value, category=category, has_tunnel=has_tunnel)
+        check_value(value)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
 def _is_duplicate(secret: Secret) -> bool:
     return look_alike(secret.name, secret.profile, exclude_pk=secret.pk) is not None
 
@@ -151,8 +161,7 @@ def create_secret(
     require_admin(user)
     key = key or ""
     category = category or category_for_key(key)
-    require_value(value, category=category, has_tunnel=ssh is not None)
-    check_value(value)
+    value_errors = _value_errors(value, category=category, has_tunnel=ssh is not None)
     secret = Secret(
         name=(name or "").strip(),
         key=key,
@@ -163,7 +172,12 @@ def create_secret(
         created_by=user,
         updated_by=user,
     )
-    _validate(secret)
+    try:
+        _validate(secret)
+    except ValidationError as error:  # every field's problems in one answer
+        raise ValidationError({**value_errors, **error.message_dict}) from None
+    if value_errors:
+        raise ValidationError(value_errors)
     if ssh is not None:
         _validate_tunnel(secret, ssh)
     try:

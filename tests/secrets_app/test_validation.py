@@ -390,3 +390,36 @@ class TestCategories:
             "a": "Database", "b": "Database", "POSTGRES_SSH_HOST": "Database",
             "TRINO_HOST": "Database", "AWS_ROLE_ARN": "AWS",
         }
+
+
+def test_R17_9_R17_10_the_console_shows_every_fields_problem_at_once(admin_client):
+    page = console_create(admin_client, key="NL_KEY\n", value="")
+    assert field_errors(page, "value") == [VALUE_REQUIRED]
+    assert "it contains a new line" in field_errors(page, "key")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R17_11_the_migration_fills_skeletons_and_stops_on_existing_look_alikes():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("secrets_app", "0004_trigram_search")]
+    after = [("secrets_app", "0005_secret_name_skeleton")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_secret = executor.loader.project_state(before).apps.get_model("secrets_app", "Secret")
+    for name in ("API_KEY", f"{CYRILLIC_A}PI_KEY", "OTHER"):
+        old_secret.objects.create(name=name, key="K", value="v")
+    executor = MigrationExecutor(connection)
+    with pytest.raises(CommandError) as error:
+        executor.migrate(after)
+    assert f"default: 'API_KEY', '{CYRILLIC_A}PI_KEY' (U+0410 CYRILLIC CAPITAL LETTER A)" in str(
+        error.value)
+    assert "OTHER" not in str(error.value)
+    old_secret.objects.filter(name="API_KEY").delete()
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert dict(Secret.objects.values_list("name", "name_skeleton")) == {
+        name: validation.skeleton_digest(name) for name in (f"{CYRILLIC_A}PI_KEY", "OTHER")}
