@@ -59,7 +59,13 @@ def check_value(value, field: str = "value") -> None:
     """Text within SECRETS_MAX_VALUE_BYTES (UTF-8). The message never quotes the value."""
     if not isinstance(value, str):
         raise ValidationError({field: "The value must be text."}, code="invalid")
-    size = len(value.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as error:  # a lone surrogate ("\ud800" in JSON) cannot be stored
+        raise ValidationError(
+            {field: f"The value is not valid Unicode text: it has an unpaired surrogate "
+                    f"(U+{ord(value[error.start]):04X})."}, code="invalid",
+        ) from None
     limit = settings.SECRETS_MAX_VALUE_BYTES
     if size > limit:
         raise ValidationError(

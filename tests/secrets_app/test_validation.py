@@ -145,6 +145,17 @@ class TestValueSize:
         assert [problem.reason for problem in summary.failed] == [message]
         assert not Secret.objects.exists()
 
+    def test_R17_9_a_value_that_is_not_unicode_text_is_a_400_not_a_500(self, admin_api,
+                                                                       admin_user):
+        response = admin_api.post(URL, data='{"name": "n", "key": "K", "value": "\\ud800"}',
+                                  content_type="application/json")
+        assert response.status_code == 400
+        assert list(response.json()) == ["value"]  # DRF's own check; the service's below
+        with pytest.raises(ValidationError) as error:
+            create_secret(admin_user, name="n", key="K", value="\ud800")
+        assert error.value.message_dict == {"value": [
+            "The value is not valid Unicode text: it has an unpaired surrogate (U+D800)."]}
+
     def test_R17_9_a_value_that_grows_through_an_env_var_is_checked_too(
         self, admin_user, monkeypatch
     ):
