@@ -165,7 +165,7 @@ def create_secret(
     secret = Secret(
         name=(name or "").strip(),
         key=key,
-        value=value,
+        value=None if value_errors else value,  # a bad value is never encrypted
         category=category,
         profile=profile or SecretProfile.DEFAULT,
         description=(description or "").strip(),
