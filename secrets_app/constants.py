@@ -8,7 +8,11 @@ from django.db import models
 MASK = "********"
 
 # Custom keys are any UPPER_SNAKE name: a capital letter, then capitals, digits, underscores.
-KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Anchored with \A and \Z (not ^ and $, which match before a final new line); callers use
+# fullmatch (R17.10).
+KEY_PATTERN = re.compile(r"\A[A-Z][A-Z0-9_]*\Z")
+KEY_MAX_LENGTH = 255
+NAME_MAX_LENGTH = 255
 
 
 class SecretCategory(models.TextChoices):
@@ -31,18 +35,22 @@ def _keys(prefix: str, *suffixes: str) -> list[str]:
     return [f"{prefix}_{suffix}" for suffix in suffixes]
 
 
-# Service group -> its keys, in the order the Catalog shows them.
+# Service group -> its keys, in the order the Catalog shows them: every service of Mage AI's
+# io_config.yaml template and its ConfigKey list (mage_ai/io/config.py), plus SSH.
 CONFIG_KEY_GROUPS: dict[str, list[str]] = {
-    "AWS": _keys("AWS", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "SESSION_TOKEN"),
+    "AWS": _keys("AWS", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "SESSION_TOKEN",
+                 "ENDPOINT"),
     "Azure": _keys(
         "AZURE", "CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "STORAGE_ACCOUNT_NAME"
     ),
     "GCP": ["GOOGLE_SERVICE_ACC_KEY", "GOOGLE_SERVICE_ACC_KEY_FILEPATH", "GOOGLE_LOCATION"],
     "PostgreSQL": _keys(
         "POSTGRES", "HOST", "PORT", "DBNAME", "USER", "PASSWORD", "SCHEMA",
-        "CONNECTION_METHOD", "CONNECT_TIMEOUT",
+        "CONNECTION_METHOD", "CONNECT_TIMEOUT", "SSH_HOST", "SSH_PORT", "SSH_USERNAME",
+        "SSH_PASSWORD", "SSH_PKEY",
     ),
     "MySQL": _keys("MYSQL", "HOST", "PORT", "DATABASE", "USER", "PASSWORD", "CONNECTION_METHOD"),
+    "MSSQL": _keys("MSSQL", "HOST", "PORT", "DATABASE", "SCHEMA", "USER", "PASSWORD", "DRIVER"),
     "MongoDB": _keys(
         "MONGODB", "HOST", "PORT", "DATABASE", "USER", "PASSWORD", "CONNECTION_STRING",
         "COLLECTION",
@@ -56,6 +64,25 @@ CONFIG_KEY_GROUPS: dict[str, list[str]] = {
         "REDSHIFT", "HOST", "PORT", "DBNAME", "DBUSER", "SCHEMA", "CLUSTER_ID",
         "IAM_PROFILE", "TEMP_CRED_USER", "TEMP_CRED_PASSWORD",
     ),
+    "ClickHouse": _keys(
+        "CLICKHOUSE", "HOST", "PORT", "DATABASE", "USERNAME", "PASSWORD", "INTERFACE"
+    ),
+    "Druid": _keys("DRUID", "HOST", "PORT", "PATH", "SCHEME", "USER", "PASSWORD"),
+    "DuckDB": [*_keys("DUCKDB", "DATABASE", "SCHEMA"), "MOTHERDUCK_TOKEN"],
+    "Oracle": _keys("ORACLEDB", "HOST", "PORT", "SERVICE", "USER", "PASSWORD", "MODE"),
+    "Pinot": _keys("PINOT", "HOST", "PORT", "PATH", "SCHEME", "USER", "PASSWORD"),
+    "Trino": _keys("TRINO", "HOST", "PORT", "CATALOG", "SCHEMA", "USER", "PASSWORD"),
+    "Spark": _keys(
+        "SPARK", "HOST", "PORT", "ENDPOINT", "METHOD", "DRIVER", "CLUSTER", "ORGANIZATION",
+        "SCHEMA", "USER", "TOKEN", "SERVER_SIDE_PARAMETERS",
+    ),
+    "Elasticsearch": _keys("ELASTICSEARCH", "HOST", "PORT", "USERNAME", "PASSWORD", "API_KEY"),
+    "OpenSearch": _keys("OPENSEARCH", "HOST", "PORT", "USERNAME", "PASSWORD"),
+    "Chroma": _keys("CHROMA", "COLLECTION", "PATH"),
+    "Qdrant": _keys("QDRANT", "COLLECTION", "PATH"),
+    "Weaviate": _keys(
+        "WEAVIATE", "ENDPOINT", "COLLECTION", "INSTANCE_API_KEY", "INFERENCE_API_KEY"
+    ),
     "SSH": _keys("SSH", "HOST", "PORT", "USERNAME", "PASSWORD", "PRIVATE_KEY"),
 }
 
@@ -65,12 +92,43 @@ GROUP_CATEGORY: dict[str, SecretCategory] = {
     "Azure": SecretCategory.AZURE,
     "GCP": SecretCategory.GCP,
     "BigQuery": SecretCategory.GCP,
-    "PostgreSQL": SecretCategory.DATABASE,
-    "MySQL": SecretCategory.DATABASE,
-    "MongoDB": SecretCategory.DATABASE,
-    "Snowflake": SecretCategory.DATABASE,
-    "Redshift": SecretCategory.DATABASE,
     "SSH": SecretCategory.SSH,
+    **{
+        group: SecretCategory.DATABASE
+        for group in (
+            "PostgreSQL", "MySQL", "MSSQL", "MongoDB", "Snowflake", "Redshift", "ClickHouse",
+            "Druid", "DuckDB", "Oracle", "Pinot", "Trino", "Spark", "Elasticsearch",
+            "OpenSearch", "Chroma", "Qdrant", "Weaviate",
+        )
+    },
+}
+
+# The key prefixes that name each service (R17.14): a key is the service's when it starts
+# with one, so POSTGRES_PASSWORD_0042 and POSTGRES_SSH_HOST are PostgreSQL's (Database).
+GROUP_PREFIXES: dict[str, tuple[str, ...]] = {
+    "AWS": ("AWS_",),
+    "Azure": ("AZURE_",),
+    "GCP": ("GOOGLE_", "GCP_"),
+    "BigQuery": ("BIGQUERY_",),
+    "PostgreSQL": ("POSTGRES_", "POSTGRESQL_"),
+    "MySQL": ("MYSQL_",),
+    "MSSQL": ("MSSQL_",),
+    "MongoDB": ("MONGODB_", "MONGO_"),
+    "Snowflake": ("SNOWFLAKE_",),
+    "Redshift": ("REDSHIFT_",),
+    "ClickHouse": ("CLICKHOUSE_",),
+    "Druid": ("DRUID_",),
+    "DuckDB": ("DUCKDB_", "MOTHERDUCK_"),
+    "Oracle": ("ORACLEDB_", "ORACLE_"),
+    "Pinot": ("PINOT_",),
+    "Trino": ("TRINO_",),
+    "Spark": ("SPARK_",),
+    "Elasticsearch": ("ELASTICSEARCH_",),
+    "OpenSearch": ("OPENSEARCH_",),
+    "Chroma": ("CHROMA_",),
+    "Qdrant": ("QDRANT_",),
+    "Weaviate": ("WEAVIATE_",),
+    "SSH": ("SSH_",),
 }
 
 ConfigKey = models.TextChoices(
@@ -81,14 +139,27 @@ ConfigKey.__doc__ = "Every known credential key; the value equals the name (R5.6
 _GROUP_OF_KEY: dict[str, str] = {
     key: group for group, keys in CONFIG_KEY_GROUPS.items() for key in keys
 }
+# Longest first: the most specific prefix wins.
+_PREFIXES: list[tuple[str, str]] = sorted(
+    ((prefix, group) for group, prefixes in GROUP_PREFIXES.items() for prefix in prefixes),
+    key=lambda item: -len(item[0]),
+)
 
 
 def group_of(key: str) -> str | None:
-    """The service group a known key belongs to, or None for a custom key."""
-    return _GROUP_OF_KEY.get(str(key))
+    """The service group of a key: a known key's group, else the group whose prefix the key
+    starts with (the longest one wins), else None (a custom key)."""
+    key = str(key)
+    if key in _GROUP_OF_KEY:
+        return _GROUP_OF_KEY[key]
+    for prefix, group in _PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return group
+    return None
 
 
 def category_for_key(key: str) -> SecretCategory:
-    """The category a key implies: its service group's, else Custom."""
+    """The category a key implies (R1.5, R6.2, R17.14): its service group's, else Custom.
+    Create (category omitted), the console's "automatic" choice and import all use it."""
     group = group_of(key)
     return GROUP_CATEGORY[group] if group else SecretCategory.CUSTOM

@@ -2,21 +2,31 @@
 
 from django import forms
 
-from .constants import SecretCategory, SecretProfile, category_for_key
+from .constants import (
+    KEY_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    SecretCategory,
+    SecretProfile,
+    category_for_key,
+)
 from .services import SSHTunnelData
 
 CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
 
 
 class SecretForm(forms.Form):
-    """Create and edit (R3.4, R7.4). On edit an empty value keeps the stored one."""
+    """Create and edit (R3.4, R7.4). On edit an empty value keeps the stored one.
 
-    name = forms.CharField(max_length=255)
+    Whether a value is required, its size, the key's shape and the name's rules are the
+    service's to decide (validation.py): the view shows its errors next to these fields.
+    maxlength only helps the browser; the service enforces the limits."""
+
+    name = forms.CharField(widget=forms.TextInput(attrs={"maxlength": NAME_MAX_LENGTH}))
     key = forms.CharField(
-        max_length=255,
+        strip=False,  # taken as typed: the service refuses spaces rather than hiding them
         help_text="A known key (suggested as you type) or any UPPER_SNAKE name.",
         widget=forms.TextInput(attrs={"list": "config-keys", "autocomplete": "off",
-                                      "spellcheck": "false"}),
+                                      "spellcheck": "false", "maxlength": KEY_MAX_LENGTH}),
     )
     value = forms.CharField(
         required=False, strip=False,
@@ -51,8 +61,6 @@ class SecretForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not self.editing and not data.get("value") and data.get("category") != "SSH":
-            self.add_error("value", "Enter the secret's value.")
         tunnel = data.get("category") == "SSH" and data.get("ssh_host")
         if tunnel and not data.get("ssh_username"):
             self.add_error("ssh_username", "An SSH tunnel needs a username.")
@@ -63,7 +71,7 @@ class SecretForm(forms.Form):
         data = self.cleaned_data
         category = data["category"] or None
         if category is None and self.editing:
-            category = category_for_key(data["key"].strip())  # "automatic", as on create
+            category = category_for_key(data["key"])  # "automatic", as on create
         fields = {
             "name": data["name"], "key": data["key"], "category": category,
             "profile": data["profile"], "description": data["description"],

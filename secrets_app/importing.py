@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,11 +29,20 @@ from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 
-from .constants import KEY_PATTERN, SecretProfile, category_for_key
+from .constants import SecretProfile, category_for_key
 from .counting import secrets_changed
 from .crypto import DecryptionError
 from .models import Secret, SecretVersion
 from .services import admit_reveal, require_admin_or_operator
+from .validation import (
+    EMPTY_VALUE,
+    check_value,
+    describe_name,
+    key_message,
+    key_problems,
+    require_value,
+    skeleton_digest,
+)
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 
@@ -42,10 +52,6 @@ MAX_ALIAS_EXPANSION = 100_000  # values that aliases add when expanded
 PROFILES = tuple(SecretProfile.values)
 TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")  # no nesting: linear time on any input
 LITERAL_TAG = "!literal"  # exported values holding "{{": taken as written, never resolved
-BAD_KEY_NAME = (
-    "bad key name: use UPPER_SNAKE (a capital letter, then capitals, digits or underscores); "
-    "a nested connector block such as trino: is not one credential"
-)
 ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
 BATCH = 500
@@ -376,8 +382,9 @@ def _section(profile: str, pairs, reader):
     entries, skipped, failed = [], [], []
     for key_node, value_node in pairs:
         key, line = _scalar_text(key_node), _line(key_node)
-        if not KEY_PATTERN.match(key):
-            failed.append(Problem(profile, key, BAD_KEY_NAME, line))
+        if key_problems(key):
+            nested = isinstance(value_node, yaml.MappingNode)
+            failed.append(Problem(profile, key, key_message(key, nested=nested), line))
             continue
         if _is_null(value_node):
             skipped.append(Problem(profile, key, "the value is null", line))
@@ -393,8 +400,25 @@ def _section(profile: str, pairs, reader):
                 "nested value", line,
             ))
             continue
-        entries.append(Entry(profile, key, value, line))
+        _admit(Entry(profile, key, value, line), entries, skipped, failed)
     return entries, skipped, failed
+
+
+@sensitive_variables()
+def _admit(entry: Entry, entries: list, skipped: list, failed: list) -> None:
+    """The value rules of create (validation.py), on the value as it will be stored: an empty
+    one is skipped, an oversized one fails its entry."""
+    try:
+        require_value(entry.value, category=category_for_key(entry.key))
+    except ValidationError:
+        skipped.append(Problem(entry.profile, entry.key, EMPTY_VALUE, entry.line))
+        return
+    try:
+        check_value(entry.value)
+    except ValidationError as error:
+        failed.append(Problem(entry.profile, entry.key, error.messages[0], entry.line))
+        return
+    entries.append(entry)
 
 
 class _Reader:
@@ -454,10 +478,11 @@ class _Reader:
 
 
 def _check_size(value: str) -> None:
-    limit = settings.SECRETS_MAX_VALUE_BYTES
-    size = len(value.encode("utf-8"))
-    if size > limit:
-        raise ValueError(f"the value is too long: at most {limit} bytes (this one has {size})")
+    """The size rule early, before templates and nesting do any work on a huge value."""
+    try:
+        check_value(value)
+    except ValidationError as error:
+        raise ValueError(error.messages[0]) from None
 
 
 # --- dotenv -----------------------------------------------------------------------------
@@ -470,7 +495,7 @@ def parse_dotenv(text: str, profile: str):
     """`KEY=value` lines: unquoted (an inline ` #` starts a comment), 'single-quoted'
     (literal) or "double-quoted" (escapes \\n \\r \\t \\" \\\\ \\$; may span lines).
     One pass over the text, whatever it holds."""
-    entries, failed = [], []
+    entries, skipped, failed = [], [], []
     position, line_number = 0, 0
     while position < len(text):
         end = _line_end(text, position)
@@ -498,15 +523,14 @@ def parse_dotenv(text: str, profile: str):
                 next_position = _line_end(text, closing) + 1
             else:
                 value = _single_line_value(match.group(2))
-            if not KEY_PATTERN.match(key):
-                raise ValueError(BAD_KEY_NAME)
-            _check_size(value)
+            if key_problems(key):
+                raise ValueError(key_message(key))
         except ValueError as error:
             failed.append(Problem(profile, key, str(error), start_line))
         else:
-            entries.append(Entry(profile, key, value, start_line))
+            _admit(Entry(profile, key, value, start_line), entries, skipped, failed)
         position = next_position
-    return entries, [], failed
+    return entries, skipped, failed
 
 
 @sensitive_variables()
@@ -573,6 +597,8 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
             # One writer at a time: concurrent imports serialize instead of colliding.
             log.lock_chain()
             existing = _existing_secrets(latest)
+            _refuse_look_alikes(latest, existing, summary)
+            total = len(latest)
             to_create, to_update = [], []
             for done, (identity, entry) in enumerate(latest.items(), start=1):
                 secret = existing.get(identity)
@@ -602,6 +628,32 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
             "Another change to these secrets was saved while the import ran; nothing was "
             "imported. Run the import again."
         ) from None
+
+
+def _refuse_look_alikes(latest: dict, existing: dict, summary: ImportSummary) -> None:
+    """A new entry whose name looks like another secret's in its profile (R17.11), stored or
+    earlier in this file, fails with a reason naming that secret; the rest imports."""
+    new = [identity for identity in latest if identity not in existing]
+    taken: dict[tuple[str, str], str] = {}  # (profile, skeleton digest) -> name
+    by_profile: dict[str, list[str]] = {}
+    for name, profile in new:
+        by_profile.setdefault(profile, []).append(skeleton_digest(name))
+    for profile, digests in by_profile.items():
+        for start in range(0, len(digests), BATCH):
+            rows = Secret.objects.filter(profile=profile,
+                                         name_skeleton__in=digests[start:start + BATCH])
+            for name, digest in rows.values_list("name", "name_skeleton"):
+                taken[(profile, digest)] = name
+    for identity in new:
+        name, profile = identity
+        digest = skeleton_digest(name)
+        other = taken.setdefault((profile, digest), name)
+        if other != name:
+            entry = latest.pop(identity)
+            summary.failed.append(Problem(
+                profile, name, "a secret with a look-alike name already exists in this "
+                f"profile: {describe_name(other)}; rename one of them", entry.line,
+            ))
 
 
 def _is_lock_conflict(error: OperationalError) -> bool:

@@ -3,36 +3,41 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import (
-    MaxValueValidator,
-    MinValueValidator,
-    ProhibitNullCharactersValidator,
-    RegexValidator,
-)
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from .constants import KEY_PATTERN, SecretCategory, SecretProfile
+from .constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
 from .fields import EncryptedField
+from .validation import skeleton_digest, validate_key, validate_name
 
-key_validator = RegexValidator(
-    KEY_PATTERN,
-    "Use an UPPER_SNAKE name: a capital letter, then capitals, digits or underscores "
-    "(for example POSTGRES_PASSWORD).",
-)
-no_control_characters = RegexValidator(
-    r"[\x00-\x1f\x7f]",
-    "The name must not contain control characters (tabs, new lines and the like).",
-    inverse_match=True,
-)
+
+class SecretQuerySet(models.QuerySet):
+    """Bulk writes skip save(): they fill the name's skeleton here, so no path can store a
+    row without it (R17.11)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for secret in objs:
+            secret.name_skeleton = skeleton_digest(secret.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "name" in fields:
+            for secret in objs:
+                secret.name_skeleton = skeleton_digest(secret.name)
+            fields = [*fields, "name_skeleton"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
 
 class Secret(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(
-        max_length=255, validators=[no_control_characters, ProhibitNullCharactersValidator()]
-    )
-    key = models.CharField(max_length=255, validators=[key_validator])
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_name])
+    # SHA-256 of the name's UTS 39 confusable skeleton, filled on every save: names that look
+    # the same share it, and the constraint below allows one per profile.
+    name_skeleton = models.CharField(max_length=64, editable=False, default="")
+    key = models.CharField(max_length=KEY_MAX_LENGTH, validators=[validate_key])
     value = EncryptedField()
     category = models.CharField(
         max_length=16, choices=SecretCategory.choices, default=SecretCategory.CUSTOM
@@ -52,6 +57,8 @@ class Secret(models.Model):
         related_name="+", editable=False,
     )
 
+    objects = SecretQuerySet.as_manager()
+
     class Meta:
         # The list's default order; (name, profile) is unique, so pages are stable.
         ordering = ["name", "profile"]
@@ -61,6 +68,12 @@ class Secret(models.Model):
             models.UniqueConstraint(
                 fields=["name", "profile"],
                 name="secret_unique_name_per_profile",
+                violation_error_message="Secret with this name already exists",
+            ),
+            # R17.11: look-alike names (API_KEY, API_KEY with a Cyrillic A) are one name.
+            models.UniqueConstraint(
+                fields=["name_skeleton", "profile"],
+                name="secret_unique_skeleton_per_profile",
                 violation_error_message="Secret with this name already exists",
             ),
         ]
@@ -78,6 +91,13 @@ class Secret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.profile})"
+
+    def save(self, *args, **kwargs):
+        self.name_skeleton = skeleton_digest(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_skeleton"}
+        super().save(*args, **kwargs)
 
 
 class SSHTunnel(models.Model):

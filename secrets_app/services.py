@@ -8,7 +8,6 @@ before any secret row, so writers (imports included) queue instead of deadlockin
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -28,8 +27,15 @@ from .loaders.resolver import check_profile, resolve_ssh_tunnel
 from .models import Secret, SecretVersion, SSHTunnel
 from .permissions import ADMIN_REQUIRED, is_secrets_admin
 from .shared_cache import CACHE_ERRORS, CacheUnavailable
+from .validation import (
+    DUPLICATE_NAME,
+    check_name_and_key,
+    check_unique_name,
+    check_value,
+    look_alike,
+    require_value,
+)
 
-DUPLICATE_NAME = "Secret with this name already exists"
 DECRYPT_FAILED = "Failed to decrypt secret"
 RATE_LIMITED = "Rate limit exceeded. Try again later."
 EDITABLE_FIELDS = ("name", "key", "category", "profile", "description")
@@ -84,23 +90,22 @@ def require_admin_or_operator(user) -> None:
     require_admin(user)
 
 
-@sensitive_variables()
-def _check_value(value, field: str = "value") -> None:
-    if not isinstance(value, str):
-        raise ValidationError({field: "The value must be text."})
-    size = len(value.encode("utf-8"))
-    limit = settings.SECRETS_MAX_VALUE_BYTES
-    if size > limit:
-        raise ValidationError(
-            {field: f"The value is too long: at most {limit} bytes (this one has {size})."}
-        )
-
-
 def _validate(secret: Secret) -> None:
-    secret.full_clean(validate_unique=False, validate_constraints=False)
-    duplicate = Secret.objects.filter(name=secret.name, profile=secret.profile)
-    if duplicate.exclude(pk=secret.pk).exists():
-        raise ValidationError({"name": DUPLICATE_NAME})
+    """The rules of validation.py (name, key, look-alike names), then the model's own field
+    checks (choices, lengths) for the rest; every field's problems in one error."""
+    errors = {}
+    try:
+        check_name_and_key(secret.name, secret.key)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        secret.full_clean(exclude=["name", "key", "value", "name_skeleton"],
+                          validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    check_unique_name(secret.name, secret.profile, exclude_pk=secret.pk)
 
 
 @sensitive_variables()
@@ -109,7 +114,7 @@ def _validate_tunnel(secret: Secret, data: SSHTunnelData) -> None:
         raise ValidationError({"category": "SSH tunnel settings need the category SSH."})
     for name in ("password", "private_key"):
         if getattr(data, name) is not None:
-            _check_value(getattr(data, name), name)
+            check_value(getattr(data, name), name)
     SSHTunnel(secret=secret, host=data.host, port=data.port, username=data.username).full_clean(
         exclude=["secret", "password", "private_key"]
     )
@@ -126,12 +131,18 @@ def _save_tunnel(secret: Secret, data: SSHTunnelData) -> None:
     tunnel.save()
 
 
+@sensitive_variables()
+def _value_errors(value, *, category: str, has_tunnel: bool) -> dict:
+    try:
+        require_value(value, category=category, has_tunnel=has_tunnel)
+        check_value(value)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
 def _is_duplicate(secret: Secret) -> bool:
-    return (
-        Secret.objects.filter(name=secret.name, profile=secret.profile)
-        .exclude(pk=secret.pk)
-        .exists()
-    )
+    return look_alike(secret.name, secret.profile, exclude_pk=secret.pk) is not None
 
 
 @sensitive_variables()
@@ -140,27 +151,34 @@ def create_secret(
     *,
     name: str,
     key: str,
-    value: str,
+    value: str | None = None,
     category: str | None = None,
     profile: str = SecretProfile.DEFAULT,
     description: str = "",
     ssh: SSHTunnelData | None = None,
 ) -> Secret:
-    """Create a secret (R3) and its first version; category defaults to the key's group."""
+    """Create a secret (R3) and its first version; category defaults to the key's service.
+    The key is taken as given: surrounding spaces or a new line make it invalid (R17.10)."""
     require_admin(user)
-    _check_value(value)
-    key = (key or "").strip()
+    key = key or ""
+    category = category or category_for_key(key)
+    value_errors = _value_errors(value, category=category, has_tunnel=ssh is not None)
     secret = Secret(
         name=(name or "").strip(),
         key=key,
-        value=value,
-        category=category or category_for_key(key),
+        value=None if value_errors else value,  # a bad value is never encrypted
+        category=category,
         profile=profile or SecretProfile.DEFAULT,
         description=(description or "").strip(),
         created_by=user,
         updated_by=user,
     )
-    _validate(secret)
+    try:
+        _validate(secret)
+    except ValidationError as error:  # every field's problems in one answer
+        raise ValidationError({**value_errors, **error.message_dict}) from None
+    if value_errors:
+        raise ValidationError(value_errors)
     if ssh is not None:
         _validate_tunnel(secret, ssh)
     try:
@@ -199,11 +217,16 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
     if unknown:
         raise TypeError(f"Cannot update {', '.join(sorted(unknown))}.")
     if value is not None:
-        _check_value(value)
+        check_value(value)
     try:
         with transaction.atomic(), audit_context(user=user):
             log.lock_chain()
             current = _locked(secret)
+            if value is not None:
+                has_tunnel = (ssh is not None if ssh is not _UNSET
+                              else SSHTunnel.objects.filter(secret=current).exists())
+                require_value(value, category=changes.get("category") or current.category,
+                              has_tunnel=has_tunnel)
             changed = _apply_changes(current, changes, value)
             _validate(current)
             if ssh is not _UNSET and ssh is not None:
@@ -238,7 +261,10 @@ def _apply_changes(secret: Secret, changes: dict, value: str | None) -> list[str
     """Set the fields that differ; return their names."""
     changed = []
     for name, new in changes.items():
-        new = new if name == "category" else (new or "").strip()
+        if name == "key":
+            new = new or ""  # as given, like on create: validation says what is wrong
+        elif name != "category":
+            new = (new or "").strip()
         if new != getattr(secret, name):
             setattr(secret, name, new)
             changed.append(name)

@@ -44,8 +44,11 @@ class SSHTunnelSerializer(serializers.Serializer):
 
 class SecretSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    name = serializers.CharField(max_length=255)
-    key = serializers.CharField(max_length=255, help_text="A ConfigKey or any UPPER_SNAKE name.")
+    # Lengths, the key's shape and whether a value is required are the service's to decide
+    # (validation.py); its ValidationError answers 400 on the field at fault.
+    name = serializers.CharField()
+    key = serializers.CharField(trim_whitespace=False,
+                                help_text="A ConfigKey or any UPPER_SNAKE name.")
     value = MaskedValueField(
         required=False,
         help_text="Required on create. On update, omit it, send \"\" or send back "
@@ -74,8 +77,6 @@ class SecretSerializer(serializers.Serializer):
     def validate(self, attrs):
         value = attrs.get("value")
         if self.instance is None:
-            if value is None:
-                raise serializers.ValidationError({"value": "This field is required."})
             if value == MASK:
                 raise serializers.ValidationError(
                     {"value": f"{MASK} is the mask shown for every value: send the real one."}

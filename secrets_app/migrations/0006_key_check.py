@@ -20,7 +20,7 @@ def write_sentinel(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("secrets_app", "0004_trigram_search"),
+        ("secrets_app", "0005_secret_name_skeleton"),
     ]
 
     operations = [

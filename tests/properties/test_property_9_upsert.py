@@ -11,7 +11,9 @@ from secrets_app.importing import import_file
 from secrets_app.models import Secret
 from tests.conftest import rolled_back
 
-keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True)
+# Without 0, 1 and I: X0/XO and X1/XI look alike, and one of each pair fails (R17.11,
+# tested in test_validation.py).
+keys = st.from_regex(r"[A-HJ-Z][A-HJ-Z2-9_]{0,12}", fullmatch=True)
 scalars = st.one_of(
     st.text(max_size=40).filter(lambda text: "{{" not in text),  # templates: see test_commands
     st.integers(),
@@ -43,6 +45,6 @@ def test_property_9_import_is_an_upsert(admin_user, document):
         assert second.unchanged == first.created + first.updated
         expected = {
             (key, profile) for profile, entries in document.items()
-            for key, value in entries.items() if value is not None
+            for key, value in entries.items() if value not in (None, "")  # "": R17.9
         }
         assert set(after_first) == expected

@@ -132,7 +132,7 @@ TRICKY = [
     "123",
     "true",
     "null",
-    "",
+    # No "": an empty value is refused on create and skipped on import (R17.9).
     "- looks like a list",
     "key: looks like a mapping",
 ]
@@ -196,7 +196,7 @@ class TestExportRoundTrip:
         assert "Left out 'Warehouse password'" in err
 
 
-values = st.text()
+values = st.text(min_size=1)  # "" is skipped as "empty value" (R17.9)
 many = settings(max_examples=300)  # cheap, text-only properties: look harder
 
 

@@ -314,15 +314,17 @@ class TestDotenv:
             "not a line\n"
             "lower_case=x\n"
         )
-        entries, _, failed = parse_dotenv(text, "default")
+        entries, skipped, failed = parse_dotenv(text, "default")
         got = {entry.key: entry.value for entry in entries}
         assert got == {
             "PLAIN": "value",
             "SINGLE": "lit $eral \\n stays",
             "DOUBLE": 'line1\nline2 "q" \\ $HOME',
             "MULTI": "first\nsecond",
-            "EMPTY": "",
         }
+        # R17.9: an empty value is skipped, as on create (it used to be stored as "").
+        assert [(problem.key, problem.reason) for problem in skipped] == [
+            ("EMPTY", "empty value")]
         assert [problem.reason.split(":")[0] for problem in failed] == [
             "not a KEY=value line", "bad key name",
         ]

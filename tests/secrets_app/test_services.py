@@ -94,7 +94,7 @@ class TestCreate:
             ("key", "lower_case", "UPPER_SNAKE"),
             ("key", "", "cannot be blank"),
             ("name", "", "cannot be blank"),
-            ("name", "tab\there", "control characters"),
+            ("name", "tab\there", "invisible or control character (U+0009)"),
             ("name", "x" * 256, "at most 255"),
             ("category", "Nope", "not a valid choice"),
             ("profile", "qa", "not a valid choice"),
