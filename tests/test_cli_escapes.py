@@ -139,11 +139,14 @@ def test_R17_12_bootstrap_admin_escapes_the_username(tmp_path):
 
 
 def test_R17_12_the_rest_print_clean_output(project):
-    for args in (["verify_audit_log"], ["rotate_encryption_key"],
-                 ["generate_encryption_key", TITLE]):
+    for args in (["verify_audit_log"], ["rotate_encryption_key"], ["generate_encryption_key"]):
         status, output = run(project, *args)
         assert status == 0, output
         assert_escaped(output)
+    # argparse's own complaint about a hostile argument is escaped too.
+    status, output = run(project, "generate_encryption_key", TITLE)
+    assert status == 2, output
+    assert_escaped(output, r"unrecognized arguments: \x1b]0;pwned\x07")
 
 
 # --- the one home -----------------------------------------------------------------------
