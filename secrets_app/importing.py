@@ -612,15 +612,15 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
                 if progress and (done % BATCH == 0 or done == total):
                     progress(done, total)
             summary.created, summary.updated = len(to_create), len(to_update)
-            if dry_run:  # compared, not stored: one row says who asked and what it was told
+            if dry_run or not (to_create or to_update):
+                # Compared, nothing stored: still one row saying who asked and what it was
+                # told, since "unchanged" answers whether a value was right (R17.2).
                 log.record(
                     AuditAction.IMPORT, user=user, secret_profile=profile or "",
-                    detail={**summary.counts(), "dry_run": True, "profile": profile or "all"},
+                    detail={**summary.counts(), "dry_run": dry_run, "profile": profile or "all"},
                 )
                 return
-            if not (to_create or to_update):
-                return
-            _write(to_create, to_update, summary, user)
+            _write(to_create, to_update, summary, user, profile)
     except (IntegrityError, OperationalError) as error:
         if isinstance(error, OperationalError) and not _is_lock_conflict(error):
             raise
@@ -682,7 +682,8 @@ def _same_value(secret: Secret, value: str) -> bool:
         return False  # unreadable under the current keys: the import replaces it
 
 
-def _write(to_create: list[Entry], to_update: list[Secret], summary, user) -> None:
+def _write(to_create: list[Entry], to_update: list[Secret], summary, user,
+           profile: str | None) -> None:
     now = timezone.now()
     created = [
         Secret(
@@ -728,6 +729,9 @@ def _write(to_create: list[Entry], to_update: list[Secret], summary, user) -> No
                   user=user)
         for secret in to_update
     ]
-    audit.append(log.Entry(AuditAction.IMPORT, detail=summary.counts(), user=user))
+    audit.append(log.Entry(
+        AuditAction.IMPORT, user=user, secret_profile=profile or "",
+        detail={**summary.counts(), "dry_run": False, "profile": profile or "all"},
+    ))
     log.record_many(audit)
     secrets_changed()

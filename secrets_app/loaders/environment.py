@@ -1,7 +1,10 @@
-"""The process environment (R5.1). It has no profiles: the same answer for every profile."""
+"""The process environment (R5.1). It has no profiles: the same answer for every profile.
+The server's own configuration (keys, database and cache URLs, DJANGO_*/SECRETS_*/KOZMO_*) is
+never a credential, so this source does not see it (the same rule as child processes, R17.1)."""
 
 import os
 
+from ..child_env import is_server_configuration
 from ..constants import SecretProfile
 from ..fields import Sealed
 from .base import BaseCredentialLoader
@@ -14,8 +17,9 @@ class EnvironmentLoader(BaseCredentialLoader):
         self.environ = os.environ if environ is None else environ
 
     def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
-        return key in self.environ
+        return key in self.environ and not is_server_configuration(key)
 
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
-        value = self.environ.get(key)
-        return None if value is None else Sealed.encrypt(value)
+        if not self.contains(key, profile):
+            return None
+        return Sealed.encrypt(self.environ[key])

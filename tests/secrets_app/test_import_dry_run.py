@@ -49,6 +49,18 @@ class TestService:
                               "failed": 0, "dry_run": True, "profile": "all"}
         assert "right" not in str(row.detail)
 
+    def test_R17_2_a_real_import_that_changes_nothing_is_audited_too(self, admin_user, stored):
+        """Its "unchanged" answers a guess as well: one IMPORT row, even with nothing stored."""
+        summary = import_file(guess("right"), user=admin_user)
+        assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 1)
+        (row,) = AuditLog.objects.filter(action="IMPORT")
+        assert row.detail == {"created": 0, "updated": 0, "unchanged": 1, "skipped": 0,
+                              "failed": 0, "dry_run": False, "profile": "all"}
+        import_file(guess("changed"), user=admin_user, profile="default")
+        row = AuditLog.objects.filter(action="IMPORT").latest("sequence")
+        assert (row.detail["updated"], row.detail["dry_run"], row.secret_profile) == (
+            1, False, "default")
+
     def test_R17_2_the_row_names_the_profile_asked_for(self, admin_user, stored):
         import_file(b"API_TOKEN: x\n", user=admin_user, dry_run=True, profile="staging")
         (row,) = dry_run_rows()
@@ -68,7 +80,7 @@ class TestService:
         (refusal,) = refusals()
         assert refusal.detail == {"reason": "rate limited"} and refusal.user_id == admin_user.pk
 
-    def test_R17_2_a_real_import_is_not_charged_and_its_rows_are_unchanged(
+    def test_R17_2_a_real_import_is_not_charged_and_writes_its_usual_rows(
         self, admin_user, stored, settings
     ):
         settings.SECRETS_DECRYPT_RATE = "1/m"
@@ -78,10 +90,11 @@ class TestService:
         rows = list(AuditLog.objects.filter(sequence__gt=before).order_by("sequence"))
         assert [(r.action, r.secret_name) for r in rows] == [
             ("CREATE", "OTHER_KEY"), ("UPDATE", "API_TOKEN"), ("IMPORT", ""),
-            ("UPDATE", "API_TOKEN"), ("IMPORT", ""),
+            ("UPDATE", "API_TOKEN"), ("IMPORT", ""), ("IMPORT", ""),
         ]
         assert rows[2].detail == {"created": 1, "updated": 1, "unchanged": 0, "skipped": 0,
-                                  "failed": 0}
+                                  "failed": 0, "dry_run": False, "profile": "all"}
+        assert rows[5].detail["unchanged"] == 2
         decrypt_secret(stored, admin_user)  # the budget of 1 is still whole
 
 

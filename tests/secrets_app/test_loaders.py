@@ -1,9 +1,12 @@
 """Credential loaders and the resolver (R5, R7.3, R15)."""
 
+import io
 import os
 import time
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from secrets_app.importing import parse_yaml
 from secrets_app.loaders import config_file
@@ -29,6 +32,27 @@ class TestEnvironment:
         assert loader.get("API_TOKEN", "production").reveal() == "from-env"
         assert loader.contains("API_TOKEN")
         assert loader.get("MISSING") is None
+
+    @pytest.mark.parametrize("name", ["SECRETS_ENCRYPTION_KEY", "SECRETS_ENCRYPTION_KEYS",
+                                      "DJANGO_SECRET_KEY", "KOZMO_TOKEN", "DATABASE_URL",
+                                      "REDIS_URL", "secrets_encryption_key"])
+    def test_R17_1_never_serves_the_servers_own_configuration(self, name):
+        loader = EnvironmentLoader({name: "server-only"})
+        assert not loader.contains(name)
+        assert loader.get(name, "production") is None
+
+    def test_R17_1_resolve_credential_cannot_reveal_the_servers_key(self, admin_user,
+                                                                   monkeypatch):
+        """The command line's --reveal reaches the environment source; the key is not there."""
+        monkeypatch.setenv("SECRETS_ENCRYPTION_KEY", "k" * 44)
+        monkeypatch.setenv("SOME_APP_TOKEN", "app")
+        out = io.StringIO()
+        call_command("resolve_credential", "SOME_APP_TOKEN", "--reveal", stdout=out)
+        assert out.getvalue().strip() == "app"  # the environment source itself works
+        with pytest.raises(CommandError) as error:
+            call_command("resolve_credential", "SECRETS_ENCRYPTION_KEY", "--reveal",
+                         stdout=io.StringIO())
+        assert "not found" in str(error.value)
 
 
 class TestConfigFile:
