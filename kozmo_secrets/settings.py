@@ -68,7 +68,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 CSRF_FAILURE_VIEW = "kozmo_secrets.errors.csrf_failure"  # says "reload", not "forbidden"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kozmo_secrets.apps.KozmoAdminConfig",  # django.contrib.admin, throttled site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

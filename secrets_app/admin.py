@@ -3,12 +3,11 @@ console and the API, which keep versions and enforce the admin rule."""
 
 from django.contrib import admin
 
-from .access.forms import AdminSignInForm
 from .constants import MASK
 from .models import Secret, SecretVersion
 
-# /admin/login/ shows the sign-in throttle's and the username's errors like the console.
-admin.site.login_form = AdminSignInForm
+# admin.site is secrets_app.admin_site.KozmoAdminSite: its sign-in and password change are
+# under the sign-in throttle.
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

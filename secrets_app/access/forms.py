@@ -1,13 +1,16 @@
-"""The sign-in forms: the console's and the admin's. The throttle itself is not here but in
-the authentication backend (access/signin.py), which both forms reach through
-authenticate(): its LoginThrottled is a ValidationError, so it shows as the form's error."""
+"""The forms that check a password: the console's and the admin's sign-in, and the admin's
+password change. The throttle itself is not here but in access/signin.py: the sign-in forms
+reach it through authenticate() (the authentication backend), the password change through
+check_password_throttled(). Its LoginThrottled is a ValidationError, so it shows as the
+form's error."""
 
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.views.decorators.debug import sensitive_variables
 
-from .signin import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+from .signin import CONTROL_CHARACTERS_MESSAGE, check_password_throttled, has_control_characters
 
 
 class SignInFormMixin:
@@ -43,3 +46,16 @@ class SignInForm(SignInFormMixin, AuthenticationForm):
 
 class AdminSignInForm(SignInFormMixin, AdminAuthenticationForm):
     """/admin/login/ (admin.site.login_form)."""
+
+
+class ThrottledPasswordChangeForm(AdminPasswordChangeForm):
+    """/admin/password_change/: the old password is a password guess like a sign-in (a stolen
+    session must not guess it without limit), so it is checked under the sign-in throttle."""
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not check_password_throttled(self.user, old_password):
+            raise ValidationError(self.error_messages["password_incorrect"],
+                                  code="password_incorrect")
+        return old_password

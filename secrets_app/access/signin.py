@@ -1,6 +1,8 @@
 """One sign-in throttle for every way in (R17.5, R17.6): the console form, /admin/login/ and
 HTTP Basic on /api/v1/tokens/ all call django.contrib.auth.authenticate(), which asks the
 backends in settings.AUTHENTICATION_BACKENDS, so a new sign-in path cannot skip this one.
+A form that checks a signed-in user's current password (the admin's password change) is a
+password guess too: it calls check_password_throttled(), the same budget and audit rows.
 
 Each attempt is counted with django-ratelimit (atomic cache add/incr) per username and per
 client address BEFORE its password is checked, so parallel guesses cannot outrun the count;
@@ -102,19 +104,48 @@ class _Counter:
                                self.value, ALL)
 
 
-def _admit(username: str) -> list[_Counter]:
+def _admit(username: str, activity: str = "Signing in") -> list[_Counter]:
     """Count one attempt for the username and the client's address; raise LoginThrottled if
     either is over its limit (the attempt stays counted: hammering does not help)."""
     counters = [_Counter(USER_GROUP, "SECRETS_LOGIN_RATE_PER_USER", throttle_key(username)),
                 _Counter(ADDRESS_GROUP, "SECRETS_LOGIN_RATE_PER_IP",
                          current_context().ip_address or "unknown")]
-    with require_shared_cache("Signing in"):
+    with require_shared_cache(activity):
         usages = [counter.hit() for counter in counters]
     waits = [max(1, usage["time_left"]) for usage in usages
              if usage is not None and usage["should_limit"]]
     if waits:
         raise LoginThrottled(max(waits))
     return counters
+
+
+def _give_back(counters: list[_Counter]) -> None:
+    try:
+        for counter in counters:
+            counter.give_back()
+    except CACHE_ERRORS:  # counted and checked already: the success stands
+        logger.warning("Could not give a successful password check's count back to the cache.")
+
+
+def record_failed_password(username: str, user=None, **detail) -> None:
+    """One LOGIN_FAILED row for a refused password: username, address and user agent (from
+    the audit context), never the password."""
+    with transaction.atomic():
+        log.record(AuditAction.LOGIN_FAILED, user=user, allowed=False,
+                   detail={"username": printable(username), **detail})
+
+
+def check_password_throttled(user, raw_password: str) -> bool:
+    """Check a known user's current password (e.g. the old password of a password change)
+    under the sign-in limits: counted per username and per address before the check (raises
+    LoginThrottled over the limit), a wrong password is a LOGIN_FAILED row, a right one
+    gives its count back. Shares its budget with signing in as that user."""
+    counters = _admit(user.get_username(), activity="Checking your password")
+    if not user.check_password(raw_password):
+        record_failed_password(user.get_username(), user=user, check="current password")
+        return False
+    _give_back(counters)
+    return True
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -134,11 +165,7 @@ class ThrottledModelBackend(ModelBackend):
             return None
         user = super().authenticate(request, username=username, password=password)
         if user is not None:
-            try:
-                for counter in counters:
-                    counter.give_back()
-            except CACHE_ERRORS:  # counted and checked already: the sign-in stands
-                logger.warning("Could not give a successful sign-in's count back to the cache.")
+            _give_back(counters)
         return user
 
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
@@ -148,9 +175,5 @@ class ThrottledModelBackend(ModelBackend):
 
 @receiver(user_login_failed)
 def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
-    """Every refused password (any path) is one LOGIN_FAILED row: username, address and user
-    agent (from the audit context), never the password."""
-    username = printable(str(credentials.get(get_user_model().USERNAME_FIELD) or ""))
-    with transaction.atomic():
-        log.record(AuditAction.LOGIN_FAILED, user=None, allowed=False,
-                   detail={"username": username})
+    """Every refused sign-in (any path) is one LOGIN_FAILED row."""
+    record_failed_password(str(credentials.get(get_user_model().USERNAME_FIELD) or ""))

@@ -430,3 +430,143 @@ def test_R17_6_forty_parallel_basic_guesses_over_http_check_five_passwords(live_
         statuses = list(pool.map(guess, range(40)))
     assert statuses.count(401) == 5 and statuses.count(429) == 35, statuses
     assert AuditLog.objects.filter(action="LOGIN_FAILED").count() == 5
+
+
+# --- R17.5: checking a signed-in user's current password is a sign-in too -------------------
+
+NEW_PASSWORD = "a-Fresh-passphrase-1942"
+WRONG_OLD = "Your old password was entered incorrectly"
+
+
+class AdminPasswordChange:
+    """POST /admin/password_change/ in a signed-in admin session (a stolen one, say)."""
+
+    url = "/admin/password_change/"
+
+    def __init__(self, user):
+        self.user = user
+        self.client = Client()
+        self.client.force_login(user)
+
+    def attempt(self, old_password, ip=IP, agent="pytest-agent") -> Outcome:
+        response = self.client.post(self.url, {
+            "old_password": old_password, "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD}, REMOTE_ADDR=ip, HTTP_USER_AGENT=agent)
+        text = response.content.decode()
+        self.user.refresh_from_db()
+        changed = self.user.check_password(NEW_PASSWORD)
+        if response.status_code == 302:
+            assert response["Location"] == "/admin/password_change/done/" and changed
+            return Outcome("signed in", 302, text)
+        assert not changed
+        if response.status_code == 503:
+            return Outcome("unavailable", 503, text)
+        assert response.status_code == 200, text[:500]
+        if THROTTLED.search(text):
+            assert WRONG_OLD not in text
+            return Outcome("throttled", 200, text)
+        assert WRONG_OLD in text, text[:2000]
+        return Outcome("refused", 200, text)
+
+
+def test_R17_5_the_admin_password_change_uses_the_throttled_form(admin_user):
+    from secrets_app.access.forms import ThrottledPasswordChangeForm
+
+    client = Client()
+    client.force_login(admin_user)
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 200
+    assert type(response.context["form"]) is ThrottledPasswordChangeForm
+
+
+def test_R17_5_five_wrong_old_passwords_refuse_the_right_one(admin_user):
+    change = AdminPasswordChange(admin_user)
+    for _ in range(5):
+        assert change.attempt("wrong").kind == "refused"
+    assert_throttled(change.attempt("root-password"))
+    assert_throttled(change.attempt("root-password", ip="203.0.113.9"))  # per username
+    assert admin_user.check_password("root-password")
+
+
+def test_R17_5_the_password_change_shares_the_sign_in_budget(admin_user):
+    """Failed sign-ins on /accounts/login/ and wrong old passwords count in one budget, both
+    ways."""
+    console = ConsoleForm()
+    change = AdminPasswordChange(admin_user)
+    for _ in range(3):
+        assert console.attempt("root", "wrong").kind == "refused"
+    for _ in range(2):
+        assert change.attempt("wrong").kind == "refused"
+    assert_throttled(console.attempt("root", "root-password"))
+    assert_throttled(change.attempt("root-password"))
+
+
+def test_R17_5_failed_sign_ins_refuse_the_password_change(admin_user):
+    console, change = ConsoleForm(), AdminPasswordChange(admin_user)
+    for _ in range(5):
+        assert console.attempt("\uff32OOT", "wrong").kind == "refused"  # as normalised
+    assert_throttled(change.attempt("root-password"))
+
+
+def test_R17_5_the_password_change_is_throttled_per_address_too(admin_user, settings):
+    settings.SECRETS_LOGIN_RATE_PER_IP = "3/15m"
+    console, change = ConsoleForm(), AdminPasswordChange(admin_user)
+    for number in range(3):
+        assert console.attempt(f"guess{number}", "nope", ip="192.0.2.7").kind == "refused"
+    assert_throttled(change.attempt("root-password", ip="192.0.2.7"))
+    assert change.attempt("root-password", ip="192.0.2.8").kind == "signed in"
+
+
+def test_R17_5_a_right_old_password_uses_up_no_budget(admin_user):
+    """Four failures, a successful change, one more failure: the limit of five is reached
+    only then."""
+    change = AdminPasswordChange(admin_user)
+    for _ in range(4):
+        assert change.attempt("wrong").kind == "refused"
+    assert change.attempt("root-password").kind == "signed in"
+    console = ConsoleForm()
+    assert console.attempt("root", NEW_PASSWORD).kind == "signed in"
+    assert console.attempt("root", "wrong").kind == "refused"
+    assert_throttled(console.attempt("root", NEW_PASSWORD))
+
+
+def test_R17_5_right_current_passwords_are_never_throttled(admin_user):
+    from secrets_app.access.signin import check_password_throttled
+
+    for number in range(30):
+        assert check_password_throttled(admin_user, "root-password"), number
+    assert ConsoleForm().attempt("root", "root-password").kind == "signed in"
+
+
+def test_R17_5_a_wrong_old_password_is_audited_as_a_failed_sign_in(admin_user):
+    change = AdminPasswordChange(admin_user)
+    assert change.attempt("WRONG-PASSWORD-CANARY", agent="agent/2.0").kind == "refused"
+    entry = AuditLog.objects.get(action="LOGIN_FAILED")
+    assert (entry.allowed, entry.user_id, entry.ip_address, entry.user_agent) == (
+        False, admin_user.pk, IP, "agent/2.0")
+    assert entry.detail == {"username": "root", "check": "current password"}
+    assert "CANARY" not in str(entry.detail) + entry.user_agent
+
+
+def test_R17_5_throttled_old_passwords_are_not_checked(admin_user, monkeypatch):
+    """Eight tries: five checked passwords and five audit rows; the rest check nothing."""
+    checks = []
+    original = User.check_password
+    monkeypatch.setattr(User, "check_password",
+                        lambda user, raw: checks.append(raw) or original(user, raw))
+    change = AdminPasswordChange(admin_user)
+    outcomes = [change.attempt("wrong").kind for _ in range(8)]
+    assert outcomes == ["refused"] * 5 + ["throttled"] * 3
+    assert checks.count("wrong") == 5
+    assert AuditLog.objects.filter(action="LOGIN_FAILED").count() == 5
+
+
+def test_R17_5_the_password_change_without_the_cache_is_a_503(admin_user, settings):
+    change = AdminPasswordChange(admin_user)
+    settings.CACHES = redis_cache(1)  # nothing listens on port 1
+    outcome = change.attempt("root-password")
+    assert outcome.kind == "unavailable", outcome.text[:500]
+    assert "Checking your password is unavailable" in outcome.text and "REDIS_URL" in outcome.text
+    assert not AuditLog.objects.filter(action="LOGIN_FAILED").exists()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert change.attempt("root-password").kind == "signed in"
