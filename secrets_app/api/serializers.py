@@ -75,15 +75,10 @@ class SecretSerializer(serializers.Serializer):
         return SSHTunnelSerializer(tunnel).data if tunnel is not None else None
 
     def validate(self, attrs):
-        value = attrs.get("value")
-        if self.instance is None:
-            if value == MASK:
-                raise serializers.ValidationError(
-                    {"value": f"{MASK} is the mask shown for every value: send the real one."}
-                )
-        elif value in (MASK, ""):
+        # On create the mask is the service's to refuse (validation.check_value, R17.9).
+        if self.instance is not None and attrs.get("value") in (MASK, ""):
             # What a client read back (the mask) or left empty keeps the stored value, as
-            # omitting it does: a GET-then-PUT round trip must never overwrite a secret.
+            # omitting it does: a GET-then-PUT round trip must never overwrite a secret (R8).
             attrs.pop("value")
         return attrs
 

@@ -434,3 +434,222 @@ def test_R17_11_the_migration_fills_skeletons_and_stops_on_existing_look_alikes(
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert dict(Secret.objects.values_list("name", "name_skeleton")) == {
         name: validation.skeleton_digest(name) for name in (f"{CYRILLIC_A}PI_KEY", "OTHER")}
+
+
+# --- R17.11 (review F2): default-ignorable and blank-looking characters, runs of spaces -------
+
+
+# Each renders as nothing (or as a blank that is no space) next to a stored LOOK_KEY / LOOK KEY.
+HIDDEN_IN_NAMES = {
+    "LOOK\u034f_KEY": "U+034F",  # combining grapheme joiner
+    "LOOK_\ufe0fKEY": "U+FE0F",  # variation selector 16
+    "LOOK_KEY\u180b": "U+180B",  # Mongolian free variation selector
+    "LOOK_KEY\u17b4": "U+17B4",  # Khmer vowel inherent AQ
+    "LOOK\u115f_KEY": "U+115F",  # Hangul choseong filler
+    "LOOK\u3164_KEY": "U+3164",  # Hangul filler
+    "LOOK\uffa0_KEY": "U+FFA0",  # halfwidth Hangul filler
+    "LOOK\U000e0041_KEY": "U+E0041",  # tag letter A
+    "LOOK\u2800KEY": "U+2800",  # braille pattern blank (a symbol, not a space)
+}
+
+
+class TestHiddenCharacters:
+    @pytest.fixture(autouse=True)
+    def stored(self, admin_user):
+        create_secret(admin_user, name="LOOK_KEY", key="K", value="v")
+        create_secret(admin_user, name="LOOK KEY", key="K", value="v")
+
+    @pytest.mark.parametrize(("name", "code"), HIDDEN_IN_NAMES.items())
+    def test_R17_11_default_ignorable_and_blank_symbols_are_refused_everywhere(
+        self, admin_api, admin_client, admin_user, name, code
+    ):
+        expected = f"The name contains an invisible or control character ({code}): remove it."
+        with pytest.raises(ValidationError) as error:
+            create_secret(admin_user, name=name, key="K", value="v")
+        assert error.value.message_dict == {"name": [expected]}
+        response = api_create(admin_api, name=name)
+        assert response.status_code == 400
+        assert response.json() == {"name": [expected]}
+        assert field_errors(console_create(admin_client, name=name), "name") == [expected]
+        secret = Secret.objects.get(name="LOOK_KEY")
+        with pytest.raises(ValidationError) as error:
+            update_secret(secret, admin_user, name=name)
+        assert error.value.message_dict == {"name": [expected]}
+        assert Secret.objects.count() == 2
+
+    def test_R17_11_an_import_cannot_create_them_either(self, admin_user):
+        document = "default:\n" + "".join(f"  {name.replace(' ', '_')}: x\n"
+                                          for name in HIDDEN_IN_NAMES)
+        summary = import_file(document.encode(), user=admin_user)
+        assert summary.created == 0 and len(summary.failed) == len(HIDDEN_IN_NAMES)
+        assert Secret.objects.count() == 2
+
+    @pytest.mark.parametrize("name", ["LOOK  KEY", "LOOK\u00a0KEY", "LOOK\u3000KEY",
+                                      "LOOK \u2003 KEY", "LOOK\u202fKEY"])
+    def test_R17_11_runs_of_white_space_look_like_one_space(self, admin_api, admin_client,
+                                                            admin_user, name):
+        assert validation.name_skeleton(name) == validation.name_skeleton("LOOK KEY")
+        response = api_create(admin_api, name=name)
+        assert response.status_code == 400
+        assert response.json()["name"] == [DUPLICATE_NAME]
+        assert field_errors(console_create(admin_client, name=name), "name") == [DUPLICATE_NAME]
+        with pytest.raises(ValidationError) as error:
+            create_secret(admin_user, name=name, key="K", value="v")
+        assert error.value.message_dict == {"name": [DUPLICATE_NAME]}
+        assert Secret.objects.count() == 2
+
+    def test_R17_11_the_database_refuses_a_spacing_look_alike_too(self, admin_user,
+                                                                 monkeypatch):
+        monkeypatch.setattr(services, "check_unique_name", lambda *args, **kwargs: None)
+        with pytest.raises(ValidationError) as error:
+            create_secret(admin_user, name="LOOK  KEY", key="K", value="v")
+        assert error.value.message_dict == {"name": [DUPLICATE_NAME]}
+        assert Secret.objects.count() == 2
+
+
+def test_R17_11_the_skeleton_drops_default_ignorables_before_mapping():
+    """UTS 39 since revision 26: default-ignorable code points are removed first."""
+    skeleton = validation.name_skeleton
+    for name in HIDDEN_IN_NAMES:
+        if "\u2800" not in name:
+            assert skeleton(name) == skeleton(name.replace("\u2800", "")) == skeleton(
+                "".join(c for c in name if c.isascii()))
+    assert skeleton("A\u200bB") == skeleton("AB") == skeleton("A\u00adB")
+    assert skeleton("  LOOK \u00a0 KEY ") == skeleton("LOOK KEY")
+    assert skeleton("LOOK KEY") != skeleton("LOOKKEY")  # a space is still seen
+
+
+def test_R17_11_escape_name_writes_hidden_characters_as_escapes():
+    assert validation.escape_name("EVIL\u202eNAME") == "'EVIL\\u202eNAME'"
+    assert validation.escape_name("A\u200bB\x1b]0;x\x07") == "'A\\u200bB\\x1b]0;x\\x07'"
+    assert validation.escape_name(f"{CYRILLIC_A}PI\u034f") == f"'{CYRILLIC_A}PI\\u034f'"
+
+
+# --- R17.11 (review F3): migration 0005 stops on stored names the rules refuse ---------------
+
+
+def _rows_at_0004(names):
+    """Migrate to 0004, store raw rows as an old version could, and return a 0005 executor."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("secrets_app", "0004_trigram_search")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_secret = executor.loader.project_state(before).apps.get_model("secrets_app", "Secret")
+    for name, profile in names:
+        old_secret.objects.create(name=name, key="K", value="v", profile=profile)
+    return old_secret
+
+
+def _migrate(target):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(target or executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R17_11_the_migration_stops_on_stored_invisible_names_and_lists_them_escaped():
+    after = [("secrets_app", "0005_secret_name_skeleton")]
+    old_secret = _rows_at_0004([("AB", "default"), ("A\u200bB", "default"),
+                                ("EVIL\u202eNAME", "default"), ("TAG\u2800", "staging"),
+                                ("FINE", "default")])
+    with pytest.raises(CommandError) as error:
+        _migrate(after)
+    message = str(error.value)
+    assert "'A\\u200bB' in profile default" in message
+    assert "'EVIL\\u202eNAME' in profile default" in message
+    assert "'TAG\\u2800' in profile staging" in message
+    assert "invisible or control character (U+202E)" in message
+    assert "'AB'" not in message and "FINE" not in message
+    assert "previous version" in message and "migrate again" in message
+    assert not any(c in message for c in "\u200b\u202e\u2800")  # nothing hidden in the text
+    # Nothing was half-done: still at 0004, and fixing the rows lets it through.
+    old_secret.objects.filter(name__in=["A\u200bB", "EVIL\u202eNAME"]).delete()
+    old_secret.objects.filter(name="TAG\u2800").update(name="TAG")
+    _migrate(None)
+    assert dict(Secret.objects.values_list("name", "name_skeleton")) == {
+        name: validation.skeleton_digest(name) for name in ("AB", "TAG", "FINE")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R17_11_the_migration_uses_the_new_skeleton_and_the_constraint_holds():
+    from django.db import IntegrityError, transaction
+
+    after = [("secrets_app", "0005_secret_name_skeleton")]
+    old_secret = _rows_at_0004([("LOOK KEY", "default"), ("LOOK  KEY", "default"),
+                                ("LOOK\u00a0KEY", "staging"), ("LOOK KEY", "staging")])
+    with pytest.raises(CommandError) as error:
+        _migrate(after)
+    assert "default: 'LOOK  KEY', 'LOOK KEY'" in str(error.value)
+    assert "staging: 'LOOK KEY', 'LOOK?KEY' (U+00A0 NO-BREAK SPACE)" in str(error.value)
+    old_secret.objects.filter(name__in=["LOOK  KEY", "LOOK\u00a0KEY"]).delete()
+    _migrate(None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Secret.objects.create(name="LOOK \u3000KEY", key="K", value="v")  # no service check
+    assert Secret.objects.count() == 2
+
+
+# --- R17.9 (review F8): the mask is not a value, on every way in ------------------------------
+
+
+MASK_MESSAGE = "******** is the mask shown for every value: send the real one."
+
+
+class TestMaskIsNoValue:
+    def test_R17_9_the_service_refuses_it_on_create_and_update(self, admin_user):
+        with pytest.raises(ValidationError) as error:
+            create_secret(admin_user, name="n", key="K", value="********")
+        assert error.value.message_dict == {"value": [MASK_MESSAGE]}
+        secret = create_secret(admin_user, name="n", key="K", value="real")
+        with pytest.raises(ValidationError) as error:
+            update_secret(secret, admin_user, value="********")
+        assert error.value.message_dict == {"value": [MASK_MESSAGE]}
+        assert Secret.objects.get().value.reveal() == "real"
+        assert validation.MASK_VALUE == MASK_MESSAGE
+
+    def test_R17_9_the_console_create_and_edit_dialogs_refuse_it(self, admin_client,
+                                                                admin_user):
+        page = console_create(admin_client, value="********")
+        assert field_errors(page, "value") == [MASK_MESSAGE]
+        assert not Secret.objects.exists()
+        secret = create_secret(admin_user, name="n", key="K", value="real")
+        response = admin_client.post(f"/secrets/{secret.pk}/edit/", {
+            "name": "n", "key": "K", "value": "********", "profile": "default"}, **HTMX)
+        assert response.status_code == 200  # the dialog again (204 = saved)
+        assert field_errors(response.content.decode(), "value") == [MASK_MESSAGE]
+        assert Secret.objects.get().value.reveal() == "real"
+
+    def test_R17_9_the_api_refuses_it_on_create_and_keeps_the_value_on_update(
+        self, admin_api, admin_user
+    ):
+        response = api_create(admin_api, value="********")
+        assert response.status_code == 400
+        assert response.json() == {"value": [MASK_MESSAGE]}
+        secret = create_secret(admin_user, name="n", key="K", value="real")
+        for value in ("********", ""):  # a GET-then-PUT round trip sends the mask back (R8)
+            response = admin_api.patch(f"{URL}{secret.pk}/", {"value": value}, format="json")
+            assert response.status_code == 200, response.json()
+        assert Secret.objects.get().value.reveal() == "real"
+        assert Secret.objects.get().versions.count() == 1
+
+    def test_R17_9_an_import_entry_with_the_mask_fails_with_that_reason(
+        self, admin_user, admin_api, tmp_path
+    ):
+        create_secret(admin_user, name="EXISTING", key="EXISTING", value="real")
+        yaml_file = tmp_path / "io_config.yaml"
+        yaml_file.write_text("default:\n  MASKED: '********'\n  EXISTING: '********'\n"
+                             "  FINE: x\n")
+        out = run_import(yaml_file)
+        assert f"default/MASKED (line 2): {MASK_MESSAGE}" in out
+        assert f"default/EXISTING (line 3): {MASK_MESSAGE}" in out
+        summary = import_file(b"DOTENV_MASK=********\n", user=admin_user, file_format="dotenv")
+        assert [(p.key, p.reason) for p in summary.failed] == [("DOTENV_MASK", MASK_MESSAGE)]
+        response = admin_api.post(f"{URL}import/", data=b"API_MASK=\"********\"\n",
+                                  content_type="application/yaml")
+        assert response.status_code == 200
+        assert response.json()["failures"][0]["reason"] == MASK_MESSAGE
+        assert dict((s.name, s.value.reveal()) for s in Secret.objects.all()) == {
+            "EXISTING": "real", "FINE": "x"}
