@@ -300,6 +300,32 @@ def test_R17_20_manage_py_warns_about_a_readable_sqlite_database(tmp_path):
     assert "kozmo.W001" in result.stderr and f"chmod 600 {database}" in result.stderr
 
 
+@pytest.mark.parametrize("entry_point", ["wsgi", "asgi"])
+def test_R17_15_R17_20_the_server_app_warns_at_start_up(tmp_path, entry_point):
+    """`gunicorn kozmo_secrets.wsgi` started by hand runs no system checks: importing the
+    app logs what `check` would say, once: the readable .env (its path and the chmod that
+    fixes it) and, with DEBUG off and no REDIS_URL, the per-process limits."""
+    project = tmp_path / "project"  # a checkout of its own: settings read BASE_DIR/.env
+    shutil.copytree(ROOT / "kozmo_secrets", project / "kozmo_secrets",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    dotenv = project / ".env"
+    dotenv.write_text(f"SECRETS_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n")
+    dotenv.chmod(0o644)
+    env = production_env(tmp_path, KOZMO_IGNORE_DOTENV=None, SECRETS_ENCRYPTION_KEY=None,
+                         PYTHONPATH=os.pathsep.join([str(project), str(ROOT)]))
+    result = subprocess.run(
+        [sys.executable, "-c", f"import kozmo_secrets.{entry_point} as app; print(app.__file__)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(project / "kozmo_secrets" / f"{entry_point}.py")
+    readable = f"{dotenv} holds the server's keys and is readable by other users. " \
+               f"Run: chmod 600 {dotenv}"
+    assert result.stderr.count(readable) == 1, result.stderr
+    assert result.stderr.count("The cache is local to each process") == 1, result.stderr
+    assert "Set REDIS_URL" in result.stderr
+
+
 # --- R17.22: one installation's cache keys are its own --------------------------------------
 
 def settings_cache_prefix(**env_changes) -> str:
