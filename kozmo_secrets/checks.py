@@ -2,12 +2,18 @@
 
 `check --deploy` fails without a shared cache (R17.15); every command that runs checks
 (`check`, `runserver`, `migrate`) warns when a file holding keys is readable by others (R17.20).
+The WSGI and ASGI apps, which run no system checks, log the same warnings at start-up
+(`log_start_up_warnings`), so `gunicorn kozmo_secrets.wsgi` started by hand warns too.
 """
+
+import logging
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .deployment import cache_scope, readable_by_others
+
+logger = logging.getLogger(__name__)
 
 PER_PROCESS_CACHE_MESSAGE = (
     "The cache is local to each process ({backend}): with several workers the decrypt limit "
@@ -55,3 +61,26 @@ def private_file_warnings() -> list[str]:
 @register(Tags.security)
 def private_files_check(app_configs=None, **kwargs):
     return [Warning(message, id="kozmo.W001") for message in private_file_warnings()]
+
+
+def start_up_warnings() -> list[str]:
+    """What a production server should be told when it starts: files holding keys that
+    others may read (R17.20) and, with DEBUG off, limits that count per process (R17.15)."""
+    warnings = private_file_warnings()
+    cache_problem = None if settings.DEBUG else per_process_cache_problem()
+    if cache_problem:
+        warnings.append(cache_problem)
+    return warnings
+
+
+_start_up_warned = False
+
+
+def log_start_up_warnings() -> None:
+    """The WSGI/ASGI start-up's warnings, on stderr through logging, once per process."""
+    global _start_up_warned
+    if _start_up_warned:
+        return
+    _start_up_warned = True
+    for message in start_up_warnings():
+        logger.warning("Warning: %s", message)

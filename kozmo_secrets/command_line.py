@@ -18,28 +18,7 @@ from django.core.management.base import BaseCommand, CommandParser, OutputWrappe
 from audit_app.context import audit_context
 from audit_app.models import Channel
 
-
-def printable(text: str) -> str:
-    """`text` with every character that is not printable (Unicode categories C* and Z* other
-    than the space: controls, DEL, C1 controls, bidi and other format characters, line and
-    paragraph separators, odd spaces) shown as a Python-style escape; newlines are kept."""
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char == "\n" or char.isprintable() else _escape(char) for char in text
-    )
-
-
-_NAMED = {"\t": "\\t", "\r": "\\r"}
-
-
-def _escape(char: str) -> str:
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+from .escaping import printable
 
 
 class EscapingOutputWrapper(OutputWrapper):

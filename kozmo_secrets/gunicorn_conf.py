@@ -1,6 +1,7 @@
 """gunicorn configuration for `make serve`: refuses to start a production server that would
-silently be unsafe (R17.15, R17.16). The settings are loaded as the app will load them
-(environment first, then `.env`), so the decision sees what the workers will see.
+silently be unsafe (R17.15, R17.16), and keeps the access log from driving the operator's
+terminal (R17.12). The settings are loaded as the app will load them (environment first, then
+`.env`), so the decision sees what the workers will see.
 
 `python -m kozmo_secrets.gunicorn_conf WORKERS` runs the same check before `make serve`
 migrates anything.
@@ -8,6 +9,10 @@ migrates anything.
 
 import os
 import sys
+
+from gunicorn.glogging import Logger
+
+from kozmo_secrets.escaping import printable
 
 DEBUG_REFUSAL = (
     "DEBUG is on (DJANGO_DEBUG=true, as in the development .env that `make run` writes): "
@@ -57,6 +62,21 @@ def refuse_or_warn(workers: int) -> None:
         for message in refusals:
             sys.stderr.write(f"  - {message}\n")
         sys.exit(1)
+
+
+class EscapingLogger(Logger):
+    """The access log's atoms come from the client (the HTTP Basic username, the user agent,
+    the request line, any header): an escape sequence in one would retitle or recolour the
+    terminal that tails the log, a newline would forge a second line. Every text atom is
+    shown with its non-printable characters escaped (\\x1b), on one line."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {name: printable(value, keep_newlines=False) if isinstance(value, str) else value
+                for name, value in atoms.items()}
+
+
+logger_class = EscapingLogger  # gunicorn setting: the class that writes its logs
 
 
 def on_starting(server):

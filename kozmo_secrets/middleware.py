@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
+from secrets_app.keycheck import KeyCheckFailed, WrongEncryptionKey
 from secrets_app.shared_cache import CacheUnavailable
 
 
@@ -27,9 +28,11 @@ class SecurityHeadersMiddleware:
         return response
 
 
-class CacheUnavailableMiddleware:
-    """A 503 that names the cache when a limit cannot be counted (R17.19): JSON under /api/,
-    a page in the console (also for the admin's sign-in)."""
+class ServiceUnavailableMiddleware:
+    """A 503 that says what is unavailable and why: a limit that cannot be counted because the
+    shared cache is down (R17.19), or encryption keys that may not be used (R17.21: they do
+    not open what is stored, or the database cannot be asked yet). JSON under /api/, a page in
+    the console (also for the admin's sign-in), whose X-Error-Message the htmx toast shows."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -38,13 +41,17 @@ class CacheUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, CacheUnavailable):
+        if not isinstance(exception, (CacheUnavailable, KeyCheckFailed)):
             return None
+        problem = str(exception)
         if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": str(exception)}, status=503)
+            response = JsonResponse({"detail": problem}, status=503)
         else:
-            response = render(request, "503.html", {"problem": str(exception)}, status=503)
-        response["Retry-After"] = "30"
+            response = render(request, "503.html", {"problem": problem}, status=503)
+            if problem.isascii():
+                response["X-Error-Message"] = problem  # read by static/js/app.js for htmx
+        if not isinstance(exception, WrongEncryptionKey):  # a wrong key needs the operator
+            response["Retry-After"] = "30"
         return response
 
 

@@ -98,7 +98,7 @@ MIDDLEWARE = [
     # Outside ApiNotFoundMiddleware: its JSON 404s get the security headers too.
     "kozmo_secrets.middleware.SecurityHeadersMiddleware",
     "secrets_app.api.middleware.ApiNotFoundMiddleware",
-    "kozmo_secrets.middleware.CacheUnavailableMiddleware",
+    "kozmo_secrets.middleware.ServiceUnavailableMiddleware",
     # Innermost: its 400s still get the security headers; no view sees a NUL (R17.8).
     "kozmo_secrets.control_characters.ControlCharacterMiddleware",
 ]

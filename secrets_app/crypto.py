@@ -64,9 +64,17 @@ def _fernet_key(key: str) -> bytes:
 
 
 class EncryptionService:
-    """Encrypts with the first key, decrypts with any of them."""
+    """Encrypts with the first key, decrypts with any of them.
 
-    def __init__(self, keys: Sequence[str], variable: str = "SECRETS_ENCRYPTION_KEYS"):
+    The installation's service (`get_encryption_service`, built with check_stored_data=True)
+    seals and opens nothing until its keys have opened what the database holds (R17.21): the
+    first use runs the key check (secrets_app/keycheck.py), and after one success it is a
+    boolean for the rest of the process. A wrong key raises WrongEncryptionKey there, on
+    every way in, so a server that started while the database was down cannot write under it.
+    """
+
+    def __init__(self, keys: Sequence[str], variable: str = "SECRETS_ENCRYPTION_KEYS", *,
+                 check_stored_data: bool = False):
         if not keys:
             raise ImproperlyConfigured(
                 f"{variable} is empty: set SECRETS_ENCRYPTION_KEY to a key of at least "
@@ -78,13 +86,32 @@ class EncryptionService:
         fernets = [Fernet(_fernet_key(key)) for key in keys]
         self._primary = fernets[0]
         self._all = MultiFernet(fernets)
+        self.variable = variable
+        # Keys made for another purpose (a test, a benchmark) have no stored data to match.
+        self.key_check_passed = not check_stored_data
+
+    def _require_key_check(self) -> None:
+        if not self.key_check_passed:
+            from .keycheck import require_key_check  # keycheck imports this module
+
+            self.key_check_passed = require_key_check(self)
+
+    def opens(self, token: str) -> bool:
+        """True when one of the keys opens the token. Not gated: this is the key check."""
+        try:
+            self._all.decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeError):
+            return False
+        return True
 
     @sensitive_variables()
     def encrypt(self, plaintext: str) -> str:
+        self._require_key_check()
         return self._primary.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     @sensitive_variables()
     def decrypt(self, token: str) -> str:
+        self._require_key_check()
         try:
             return self._all.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as exc:
@@ -92,6 +119,7 @@ class EncryptionService:
 
     def is_current(self, token: str) -> bool:
         """True when the first (encrypting) key opens the token: rotation can skip it."""
+        self._require_key_check()
         try:
             self._primary.decrypt(token.encode("ascii"))
         except (InvalidToken, UnicodeError):
@@ -101,6 +129,7 @@ class EncryptionService:
     @sensitive_variables()
     def rotate(self, token: str) -> str:
         """The same plaintext, encrypted under the first key."""
+        self._require_key_check()
         try:
             return self._all.rotate(token.encode("ascii")).decode("ascii")
         except (InvalidToken, UnicodeError) as exc:
@@ -142,7 +171,7 @@ def configured_keys() -> tuple[list[str], str]:
 def get_encryption_service() -> EncryptionService:
     """The process's one EncryptionService, built from settings on first use."""
     keys, variable = configured_keys()
-    return EncryptionService(keys, variable)
+    return EncryptionService(keys, variable, check_stored_data=True)
 
 
 @receiver(setting_changed)

@@ -23,6 +23,7 @@ from .counting import CachedCountPaginator
 from .filters import SecretFilter
 from .forms import ImportForm, SecretForm, TokenForm
 from .importing import DRY_RUN_RATE_LIMITED, ImportConflict, InvalidImport, import_file
+from .keycheck import KeyCheckFailed
 from .loaders.resolver import configured_sources, locate_all
 from .models import ApiToken, Secret
 from .permissions import is_secrets_admin
@@ -109,7 +110,7 @@ def secret_decrypt(request, pk):
         context["plaintext"] = decrypt_secret(secret, request.user)
     except RateLimited as error:
         context["problem"] = f"Rate limit reached: try again in {error.retry_after} s."
-    except CacheUnavailable as error:
+    except (CacheUnavailable, KeyCheckFailed) as error:
         # In the row, like the rate limit: htmx 2 would not swap a 503 into the page.
         context["problem"] = str(error)
     except DecryptFailed:

@@ -91,11 +91,15 @@ def rolled_back():
 
 @pytest.fixture
 def use_keys(settings):
-    """Switch the process to the given encryption keys (first encrypts) for one test."""
+    """Switch the process to the given encryption keys (first encrypts) for one test, as if
+    it had started with them and their key check had passed (R17.21): these tests mix keys
+    on purpose, the key check has tests of its own."""
+    from secrets_app.crypto import get_encryption_service
 
     def switch(*keys: str) -> None:
         settings.SECRETS_ENCRYPTION_KEY_SINGLE = None
         settings.SECRETS_ENCRYPTION_KEYS_RAW = ",".join(keys)
+        get_encryption_service().key_check_passed = True
 
     return switch
 

@@ -2,13 +2,16 @@
 production, `make serve` refuses development settings, files holding keys are private, and
 every cache key belongs to one installation."""
 
+import base64
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -158,6 +161,61 @@ def test_R17_15_R17_16_gunicorn_with_the_config_refuses_before_any_worker(tmp_pa
     assert "Booting worker" not in result.stderr
 
 
+# --- R17.12: the access log of `make serve` cannot drive the operator's terminal -----------
+
+TERMINAL_ESCAPES = "\x1b]0;pwned\x07\x1b[31mRED"
+
+
+def wait_for_port(port: int, process, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@needs_make
+def test_R17_12_make_serve_escapes_what_clients_put_in_the_access_log(tmp_path):
+    """A real gunicorn, started by `make serve` with its access log on standard output."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "serve", "WORKERS=1",
+         f"BIND=127.0.0.1:{port}"],
+        cwd=ROOT, env=production_env(tmp_path, DJANGO_STATIC_ROOT=str(tmp_path / "static")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group: make, gunicorn and its worker
+    )
+    try:
+        wait_for_port(port, process)
+        basic = base64.b64encode(f"{TERMINAL_ESCAPES}:x".encode()).decode()
+        request = ("GET /healthz HTTP/1.1\r\n"
+                   "Host: secrets.example.com\r\n"
+                   f"Authorization: Basic {basic}\r\n"
+                   # gunicorn refuses C0 controls in a header, not C1 ones: \x9b is CSI
+                   "User-Agent: agent\x9b31mRED\r\n"
+                   "Connection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request.encode("latin-1"))
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    access_lines = [line for line in stdout.splitlines() if "/healthz" in line]
+    assert len(access_lines) == 1, (stdout, stderr)
+    line = access_lines[0]
+    assert "\\x1b]0;pwned\\x07\\x1b[31mRED" in line  # the username, shown escaped
+    assert "agent\\x9b31mRED" in line  # the user agent too
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in stdout and raw not in stderr
+
+
 # --- R17.20: files holding keys or secrets are private -------------------------------------
 
 @pytest.fixture
@@ -240,6 +298,32 @@ def test_R17_20_manage_py_warns_about_a_readable_sqlite_database(tmp_path):
     result = manage(["check"], production_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "kozmo.W001" in result.stderr and f"chmod 600 {database}" in result.stderr
+
+
+@pytest.mark.parametrize("entry_point", ["wsgi", "asgi"])
+def test_R17_15_R17_20_the_server_app_warns_at_start_up(tmp_path, entry_point):
+    """`gunicorn kozmo_secrets.wsgi` started by hand runs no system checks: importing the
+    app logs what `check` would say, once: the readable .env (its path and the chmod that
+    fixes it) and, with DEBUG off and no REDIS_URL, the per-process limits."""
+    project = tmp_path / "project"  # a checkout of its own: settings read BASE_DIR/.env
+    shutil.copytree(ROOT / "kozmo_secrets", project / "kozmo_secrets",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    dotenv = project / ".env"
+    dotenv.write_text(f"SECRETS_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n")
+    dotenv.chmod(0o644)
+    env = production_env(tmp_path, KOZMO_IGNORE_DOTENV=None, SECRETS_ENCRYPTION_KEY=None,
+                         PYTHONPATH=os.pathsep.join([str(project), str(ROOT)]))
+    result = subprocess.run(
+        [sys.executable, "-c", f"import kozmo_secrets.{entry_point} as app; print(app.__file__)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(project / "kozmo_secrets" / f"{entry_point}.py")
+    readable = f"{dotenv} holds the server's keys and is readable by other users. " \
+               f"Run: chmod 600 {dotenv}"
+    assert result.stderr.count(readable) == 1, result.stderr
+    assert result.stderr.count("The cache is local to each process") == 1, result.stderr
+    assert "Set REDIS_URL" in result.stderr
 
 
 # --- R17.22: one installation's cache keys are its own --------------------------------------

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from kozmo_secrets.middleware import CacheUnavailableMiddleware
+from kozmo_secrets.middleware import ServiceUnavailableMiddleware
 from secrets_app.api.exceptions import api_exception_handler
 from secrets_app.shared_cache import CacheUnavailable, require_shared_cache
 
@@ -31,7 +31,7 @@ def test_r17_19_api_answers_503_json():
 
 @pytest.mark.django_db
 def test_r17_19_console_and_api_paths_answer_503():
-    middleware = CacheUnavailableMiddleware(lambda request: None)
+    middleware = ServiceUnavailableMiddleware(lambda request: None)
     for path, content_type in (("/secrets/", "text/html"), ("/api/v1/tokens/", "application/json")):
         request = RequestFactory().post(path)
         request.user = AnonymousUser()

@@ -11,6 +11,7 @@ from kozmo_secrets.errors import CSRF_FAILED
 
 from ..access.signin import LoginThrottled
 from ..importing import ImportConflict, InvalidImport
+from ..keycheck import KeyCheckFailed, WrongEncryptionKey
 from ..models import Secret
 from ..permissions import ADMIN_REQUIRED
 from ..services import DUPLICATE_NAME, DecryptFailed, RateLimited, VersionNotFound
@@ -34,6 +35,9 @@ def api_exception_handler(exc, context):
                      **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, CacheUnavailable):
         return _json(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE, **{"Retry-After": "30"})
+    if isinstance(exc, KeyCheckFailed):  # R17.21: the keys may not be used (now)
+        retry = {} if isinstance(exc, WrongEncryptionKey) else {"Retry-After": "30"}
+        return _json(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE, **retry)
     if isinstance(exc, DecryptFailed):
         return _json(str(exc), status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF"):

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 
 from kozmo_secrets.command_line import CommandLineCommand as BaseCommandLineCommand
 from secrets_app.constants import SecretProfile
+from secrets_app.keycheck import KeyCheckFailed
 from secrets_app.permissions import is_secrets_admin
 from secrets_app.services import RateLimited
 from secrets_app.shared_cache import CacheUnavailable
@@ -44,12 +45,13 @@ def acting_user(username: str | None):
 
 class CommandLineCommand(BaseCommandLineCommand):
     """A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
-    because the shared cache is down (R17.19), ends with a message rather than a traceback."""
+    because the shared cache is down (R17.19), and keys that may not be used (R17.21: they do
+    not open what is stored) end with a message rather than a traceback."""
 
     def execute(self, *args, **options):
         try:
             return super().execute(*args, **options)
-        except CacheUnavailable as error:
+        except (CacheUnavailable, KeyCheckFailed) as error:
             raise CommandError(str(error)) from None
         except RateLimited as error:
             raise CommandError(
