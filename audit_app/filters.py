@@ -16,9 +16,8 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
     def clean(self, value):
         try:
             moment = super().clean(value)
-            if moment is not None:
-                moment.astimezone(UTC)  # what the database will do with it
-            return moment
+            # In UTC: PostgreSQL refuses offsets beyond +-15:59 that ISO 8601 allows (+21:58).
+            return None if moment is None else moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise forms.ValidationError(
                 "Enter an ISO 8601 time between the years 1 and 9998, e.g. "

@@ -40,6 +40,7 @@ def errors(*codes: int) -> dict:
         403: "Admin privileges required",
         404: "Not found (or, on lists, an invalid page)",
         409: "Conflict",
+        415: "Unsupported media type: send JSON (or, for import, the file)",
         429: "Rate limit exceeded. Try again later.",
         500: "Failed to decrypt secret",
     }
@@ -92,15 +93,15 @@ class SecretViewSet(viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403)})
+    @extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)})
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404)})
+    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)})
     def update(self, request, *args, **kwargs):
         return super().update(request, *args, **kwargs)
 
-    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404)})
+    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)})
     def partial_update(self, request, *args, **kwargs):
         return super().partial_update(request, *args, **kwargs)
 
@@ -141,7 +142,7 @@ class SecretViewSet(viewsets.ModelViewSet):
                              "compares values, so it counts as one decrypt (rate-limited, "
                              "audited)."),
         ],
-        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409, 429)},
+        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409, 415, 429)},
     )
     @action(detail=False, methods=["post"], url_path="import", filter_backends=[],
             parser_classes=[parsers.MultiPartParser, RawFileParser])
@@ -167,7 +168,8 @@ class SecretViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=s.TunnelRequestSerializer,
-        responses={200: s.RevealedTunnelSerializer, **errors(400, 401, 403, 404, 429, 500)},
+        responses={200: s.RevealedTunnelSerializer,
+                   **errors(400, 401, 403, 404, 415, 429, 500)},
         description="A whole decrypted SSH tunnel config for a connector (admins only, "
                     "rate-limited, audited).",
     )
@@ -239,7 +241,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
 
     @extend_schema(
         request=s.ApiTokenSerializer,
-        responses={201: s.NewApiTokenSerializer, **errors(400, 401, 429)},
+        responses={201: s.NewApiTokenSerializer, **errors(400, 401, 415, 429)},
         description=(
             "Create a token; its key is in this answer only. With a username and password "
             "(HTTP Basic) the token expires in at most 90 days, even if `expires_in_days` "
