@@ -145,7 +145,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A Redis that is down or black-holed must not hang workers (R17.19): every cache call gives
 # up after this many seconds and the caller carries on without the cache, or fails closed.
-SECRETS_CACHE_TIMEOUT_SECONDS = env_int("SECRETS_CACHE_TIMEOUT_SECONDS", 1)
+SECRETS_CACHE_TIMEOUT_SECONDS = env_int("SECRETS_CACHE_TIMEOUT_SECONDS", 3)
 if SECRETS_CACHE_TIMEOUT_SECONDS < 1:
     raise ImproperlyConfigured("SECRETS_CACHE_TIMEOUT_SECONDS must be 1 or more.")
 if REDIS_URL:

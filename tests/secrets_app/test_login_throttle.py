@@ -234,7 +234,7 @@ def test_R17_6_forty_parallel_guesses_check_five_passwords(admin_user, monkeypat
 
     with ThreadPoolExecutor(max_workers=40) as pool:
         outcomes = list(pool.map(guess, range(40)))
-    assert len(checks) == 5, checks
+    assert len(checks) == 5, (checks, outcomes)
     assert outcomes.count("checked") == 5 and outcomes.count("LoginThrottled") == 35, outcomes
 
 
