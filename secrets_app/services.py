@@ -210,8 +210,9 @@ def _locked(secret: Secret) -> Secret:
 @sensitive_variables()
 def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET, **changes):
     """Apply changes (R3.2) and return the updated secret. value None keeps the stored value;
-    a changed value is re-encrypted and kept as a new version. ssh None removes the tunnel.
-    Nothing changed means nothing is written. Raises Secret.DoesNotExist if it was deleted."""
+    a value given is re-encrypted and kept as a new version, even the stored one (R17.2: the
+    answer must not tell whether a guess was right). ssh None removes the tunnel. Nothing
+    changed means nothing is written. Raises Secret.DoesNotExist if it was deleted."""
     require_admin(user)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -269,13 +270,10 @@ def _apply_changes(secret: Secret, changes: dict, value: str | None) -> list[str
             setattr(secret, name, new)
             changed.append(name)
     if value is not None:
-        try:
-            same = secret.value.reveal() == value
-        except DecryptionError:
-            same = False  # unreadable under the current keys: replacing it is the fix
-        if not same:
-            secret.value = value
-            changed.append("value")
+        # A value given is a value set, even the stored one: never comparing means an update's
+        # answer (a new version or not) cannot confirm a guessed value (R17.2).
+        secret.value = value
+        changed.append("value")
     return changed
 
 
@@ -298,11 +296,12 @@ def delete_secret(secret: Secret, user) -> None:
         _locked(secret).delete()
 
 
-def _admit_decrypt(user, target: dict) -> None:
+def _admit_decrypt(user, target: dict, *, uncounted_ok: bool = False) -> None:
     """The gate in front of every decrypt: admins only (R2.2), within the rate limit (R10.3).
     A refused attempt is audited (R2.5) and commits before the refusal is raised. When the
     shared cache that counts the limit cannot be reached, the decrypt is refused rather than
-    let through uncounted (fail closed, R17.19)."""
+    let through uncounted (fail closed, R17.19), unless the caller is a write that must go on
+    without the cache (`uncounted_ok`: a real import)."""
     reason = None
     retry_after = 0
     if not is_secrets_admin(user):
@@ -311,6 +310,8 @@ def _admit_decrypt(user, target: dict) -> None:
         try:
             usage = ratelimit.hit("decrypt", user.pk)
         except CACHE_ERRORS:
+            if uncounted_ok:
+                return
             reason = "cache unavailable"
         else:
             if not usage.allowed:
@@ -329,15 +330,15 @@ def _admit_decrypt(user, target: dict) -> None:
     raise AdminRequired()
 
 
-def admit_reveal(user, target: dict) -> None:
+def admit_reveal(user, target: dict, *, uncounted_ok: bool = False) -> None:
     """The gate for plaintext used in bulk or compared (exports, run_with_secrets, resolve
-    --reveal, an import's dry run, R17.2): the operator at the command line (no --as) holds the
+    --reveal, every import, R17.2): the operator at the command line (no --as) holds the
     keys already and is not limited; a user passes the decrypt gate once per call: admins only,
     one decrypt of the R10.3 budget, a refusal audited, refused when the cache cannot count it
     (R17.19)."""
     if user is None and current_context().channel == Channel.CLI:
         return
-    _admit_decrypt(user, target)
+    _admit_decrypt(user, target, uncounted_ok=uncounted_ok)
 
 
 @sensitive_variables()

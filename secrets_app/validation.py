@@ -42,9 +42,11 @@ CONNECTOR_BLOCK = (
 # control (Cc), format (Cf: bidi overrides, zero-width characters, BOM), surrogates (Cs: cannot
 # be stored as UTF-8), line and paragraph separators, every Default_Ignorable_Code_Point
 # (combining grapheme joiner, variation selectors, Hangul fillers, ...: Unicode's own list,
-# kept current by `regex`), and the braille blank U+2800, a symbol (So) drawn as empty space.
+# kept current by `regex`), private-use (Co) and unassigned (Cn) code points, which have no
+# glyph to tell them apart, and the braille blank U+2800, a symbol (So) drawn as empty space.
 HIDDEN_CHARACTER = regex.compile(
-    r"[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\N{BRAILLE PATTERN BLANK}]"
+    r"[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}"
+    r"\N{BRAILLE PATTERN BLANK}]"
 )
 _DEFAULT_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
 _SPACE_RUN = regex.compile(r"\p{Zs}+")
@@ -80,6 +82,11 @@ def check_value(value, field: str = "value") -> None:
         ) from None
     if value == MASK:
         raise ValidationError({field: MASK_VALUE}, code="mask")
+    if "\x00" in value:  # the API's parser refuses it too; no environment variable carries it
+        raise ValidationError(
+            {field: "The value contains a NUL character (U+0000), which programs and "
+                    "environment variables cannot carry: remove it."}, code="invalid",
+        )
     limit = settings.SECRETS_MAX_VALUE_BYTES
     if size > limit:
         raise ValidationError(

@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audit_app.models import AuditLog
+from audit_app.context import audit_context
+from audit_app.models import AuditLog, Channel
 from secrets_app.importing import DRY_RUN_TARGET, import_file
 from secrets_app.models import Secret
 from secrets_app.services import RateLimited, create_secret, decrypt_secret
@@ -80,10 +81,7 @@ class TestService:
         (refusal,) = refusals()
         assert refusal.detail == {"reason": "rate limited"} and refusal.user_id == admin_user.pk
 
-    def test_R17_2_a_real_import_is_not_charged_and_writes_its_usual_rows(
-        self, admin_user, stored, settings
-    ):
-        settings.SECRETS_DECRYPT_RATE = "1/m"
+    def test_R17_2_a_real_import_writes_its_usual_rows(self, admin_user, stored):
         before = AuditLog.objects.count()
         for value in ("two", "three", "three"):
             import_file(guess(value) + b"  OTHER_KEY: o\n", user=admin_user)
@@ -95,7 +93,25 @@ class TestService:
         assert rows[2].detail == {"created": 1, "updated": 1, "unchanged": 0, "skipped": 0,
                                   "failed": 0, "dry_run": False, "profile": "all"}
         assert rows[5].detail["unchanged"] == 2
-        decrypt_secret(stored, admin_user)  # the budget of 1 is still whole
+
+    def test_R17_2_a_real_import_spends_the_decrypt_budget_too(self, admin_user, stored,
+                                                              settings):
+        """Import-and-restore would otherwise confirm guesses past the R10.3 limit."""
+        settings.SECRETS_DECRYPT_RATE = "2/m"
+        decrypt_secret(stored, admin_user)
+        import_file(guess("wrong"), user=admin_user)
+        with pytest.raises(RateLimited):
+            import_file(guess("right"), user=admin_user)
+        assert Secret.objects.get(pk=stored.pk).versions.count() == 2  # the refused one wrote
+        (refusal,) = refusals()                                        # nothing but its row
+        assert refusal.detail == {"reason": "rate limited"}
+
+    def test_R17_2_the_operator_at_the_command_line_is_not_charged(self, stored, settings):
+        settings.SECRETS_DECRYPT_RATE = "1/m"
+        with audit_context(channel=Channel.CLI):
+            for value in ("a", "b", "c"):
+                import_file(guess(value), user=None)
+        assert not refusals().exists()
 
 
 class TestApi:
@@ -164,7 +180,7 @@ class TestCommand:
         path = tmp_path / "guess.yaml"
         path.write_bytes(guess("a"))
         self.run(path, "--as", "root")
-        with pytest.raises(CommandError, match=r"Rate limit reached: a dry run .* Try again in"):
+        with pytest.raises(CommandError, match=r"Rate limit reached: an import .* Try again in"):
             self.run(path, "--as", "root")
         (refusal,) = refusals()
         assert (refusal.channel, refusal.user_id) == ("cli", admin_user.pk)

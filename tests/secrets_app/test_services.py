@@ -146,9 +146,17 @@ class TestUpdate:
 
     def test_nothing_changed_writes_nothing(self, admin_user):
         secret = make(admin_user)
-        update_secret(secret, admin_user, value="s3cret", name="DB password")
+        update_secret(secret, admin_user, name="DB password", description="")
         assert secret.versions.count() == 1
         assert [a for a, _ in actions()] == ["CREATE"]
+
+    def test_R17_2_a_value_sent_is_stored_even_when_it_is_the_same(self, admin_user):
+        """Otherwise "a new version or not" would confirm a guessed value."""
+        secret = make(admin_user)
+        for guess in ("wrong", "s3cret"):
+            update_secret(secret, admin_user, value=guess)
+        assert secret.versions.count() == 3
+        assert [a for a, _ in actions()] == ["CREATE", "UPDATE", "UPDATE"]
 
     def test_R3_1_renaming_onto_an_existing_name_is_refused(self, admin_user):
         make(admin_user, name="taken")

@@ -450,6 +450,8 @@ HIDDEN_IN_NAMES = {
     "LOOK\uffa0_KEY": "U+FFA0",  # halfwidth Hangul filler
     "LOOK\U000e0041_KEY": "U+E0041",  # tag letter A
     "LOOK\u2800KEY": "U+2800",  # braille pattern blank (a symbol, not a space)
+    "LOOK\ue001_KEY": "U+E001",  # private use: no glyph tells it apart
+    "LOOK\u0378_KEY": "U+0378",  # unassigned
 }
 
 
@@ -510,8 +512,8 @@ class TestHiddenCharacters:
 def test_R17_11_the_skeleton_drops_default_ignorables_before_mapping():
     """UTS 39 since revision 26: default-ignorable code points are removed first."""
     skeleton = validation.name_skeleton
-    for name in HIDDEN_IN_NAMES:
-        if "\u2800" not in name:
+    for name in HIDDEN_IN_NAMES:  # (U+2800, private-use and unassigned are refused, not dropped)
+        if not any(c in name for c in "\u2800\ue001\u0378"):
             assert skeleton(name) == skeleton(name.replace("\u2800", "")) == skeleton(
                 "".join(c for c in name if c.isascii()))
     assert skeleton("A\u200bB") == skeleton("AB") == skeleton("A\u00adB")
@@ -653,3 +655,16 @@ class TestMaskIsNoValue:
         assert response.json()["failures"][0]["reason"] == MASK_MESSAGE
         assert dict((s.name, s.value.reveal()) for s in Secret.objects.all()) == {
             "EXISTING": "real", "FINE": "x"}
+
+
+def test_R17_9_a_nul_in_a_value_is_refused_on_every_way_in(admin_user):
+    """The API's parser refused it already; the console, import and commands now do too."""
+    message = "The value contains a NUL character (U+0000)"
+    with pytest.raises(ValidationError, match=r"NUL character \(U\+0000\)"):
+        create_secret(admin_user, name="NULV", key="NULV", value="a\x00b")
+    summary = import_file(b'default:\n  NULV: "a\\0b"\n', user=admin_user)  # YAML's \0
+    assert [problem.key for problem in summary.failed] == ["NULV"]
+    assert summary.failed[0].reason.startswith(message)
+    summary = import_file(b"NULX=a\x00b\n", user=admin_user, file_format="dotenv")
+    assert [problem.key for problem in summary.failed] == ["NULX"]
+    assert not Secret.objects.exists()
