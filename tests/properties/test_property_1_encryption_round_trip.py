@@ -35,7 +35,9 @@ def test_property_1_sealed_round_trip(plaintext):
 
 
 @pytest.mark.django_db
-@given(plaintext=st.text(min_size=1, max_size=3000))  # "" is refused on create (R17.9)
+# "" and a NUL are refused as stored values (R17.9); the cipher itself takes any text above.
+@given(plaintext=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                         min_size=1, max_size=3000).filter(lambda text: text != "********"))
 @example(plaintext=" ")
 def test_property_1_round_trip_through_the_database(admin_user, plaintext):
     with rolled_back():

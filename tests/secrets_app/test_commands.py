@@ -196,8 +196,10 @@ class TestExportRoundTrip:
         assert "Left out 'Warehouse password'" in err
 
 
-values = st.text(min_size=1).filter(lambda text: text != "********")  # "" is skipped as
-# "empty value" (R17.9); the mask is refused as a value (R17.9)
+# "" is skipped as "empty value"; the mask and a NUL are refused as values (R17.9).
+values = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
+).filter(lambda text: text != "********")
 many = settings(max_examples=300)  # cheap, text-only properties: look harder
 
 
@@ -205,7 +207,7 @@ many = settings(max_examples=300)  # cheap, text-only properties: look harder
 @given(value=values)
 @example(value="\x85")
 @example(value="{{ env_var('HOME') }} and {{x}}")
-@example(value="\u2028 \u2029 \ufeff \x00 \x1b")
+@example(value="\u2028 \u2029 \ufeff \x01 \x1b")
 def test_R16_yaml_round_trip_of_any_text(value):
     entries, skipped, failed = parse_yaml(to_yaml({"default": {"A_KEY": value}}), None)
     assert (skipped, failed) == ([], [])
