@@ -55,8 +55,8 @@ LITERAL_TAG = "!literal"  # exported values holding "{{": taken as written, neve
 ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
 BATCH = 500
-DRY_RUN_TARGET = "import"  # the secret_name of a refused import's audit row
-DRY_RUN_RATE_LIMITED = (
+IMPORT_TARGET = "import"  # the secret_name of a refused import's audit row
+IMPORT_RATE_LIMITED = (
     "Rate limit reached: an import compares the file's values with the stored ones, so it "
     "counts as a decrypt (SECRETS_DECRYPT_RATE). Try again in {seconds} s."
 )
@@ -168,7 +168,7 @@ def import_file(
     # Its "unchanged" answers whether a value is right, so every import costs one decrypt
     # (R17.2). With the cache down a real import still runs (R17.19): only a dry run, which
     # stores nothing and exists only to compare, needs the limit to be counted.
-    admit_reveal(user, {"secret_name": DRY_RUN_TARGET, "secret_profile": profile or ""},
+    admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
                  uncounted_ok=not dry_run)
     _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
     return summary

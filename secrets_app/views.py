@@ -22,7 +22,7 @@ from .constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
 from .counting import CachedCountPaginator
 from .filters import SecretFilter
 from .forms import ImportForm, SecretForm, TokenForm
-from .importing import DRY_RUN_RATE_LIMITED, ImportConflict, InvalidImport, import_file
+from .importing import IMPORT_RATE_LIMITED, ImportConflict, InvalidImport, import_file
 from .keycheck import KeyCheckFailed
 from .loaders.resolver import configured_sources, locate_all
 from .models import ApiToken, Secret
@@ -203,7 +203,7 @@ def secret_import(request):
         except (InvalidImport, ImportConflict) as error:
             form.add_error("file", str(error))
         except RateLimited as error:
-            form.add_error(None, DRY_RUN_RATE_LIMITED.format(seconds=error.retry_after))
+            form.add_error(None, IMPORT_RATE_LIMITED.format(seconds=error.retry_after))
     response = render(request, "secrets/dialogs.html#import", context)
     if "summary" in context and not context["summary"].dry_run:
         trigger_client_event(response, "secrets-changed", {"message": "Import finished."})

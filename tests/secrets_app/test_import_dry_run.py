@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from audit_app.context import audit_context
 from audit_app.models import AuditLog, Channel
-from secrets_app.importing import DRY_RUN_TARGET, import_file
+from secrets_app.importing import IMPORT_TARGET, import_file
 from secrets_app.models import Secret
 from secrets_app.services import RateLimited, create_secret, decrypt_secret
 
@@ -36,7 +36,7 @@ def dry_run_rows():
 
 
 def refusals():
-    return AuditLog.objects.filter(action="DECRYPT", allowed=False, secret_name=DRY_RUN_TARGET)
+    return AuditLog.objects.filter(action="DECRYPT", allowed=False, secret_name=IMPORT_TARGET)
 
 
 class TestService:

@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import CommandError
 
 from secrets_app.importing import (
-    DRY_RUN_RATE_LIMITED,
+    IMPORT_RATE_LIMITED,
     ImportConflict,
     InvalidImport,
     import_file,
@@ -60,7 +60,7 @@ class Command(CommandLineCommand):
         except (InvalidImport, ImportConflict) as error:
             raise CommandError(str(error)) from None
         except RateLimited as error:
-            raise CommandError(DRY_RUN_RATE_LIMITED.format(seconds=error.retry_after)) from None
+            raise CommandError(IMPORT_RATE_LIMITED.format(seconds=error.retry_after)) from None
         if progress:
             self.stdout.write("")
         self._report(summary, file)
