@@ -24,9 +24,10 @@ import logging
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils.functional import cached_property
 
-from audit_app.models import AuditAction, AuditLog
+from audit_app.models import AuditAction, AuditChainHead, AuditLog
 
 from .shared_cache import CACHE_ERRORS
 
@@ -57,14 +58,18 @@ def secrets_changed() -> None:
     transaction.on_commit(_bump)
 
 
-def last_change_mark() -> list:
-    """(sequence, hash) of the newest audit row of each count-changing action: one index
-    lookup each (audit_action_newest)."""
-    return [
-        AuditLog.objects.filter(action=action).order_by("-sequence")
-        .values_list("sequence", "entry_hash").first()
+def last_change_mark() -> tuple | None:
+    """The hash of the newest audit row of each count-changing action, in one query: three
+    index lookups (audit_action_newest) as subqueries of the chain head's one row. None when
+    nothing was ever audited. A hash names its row's place in the chain, so it also tells a
+    row apart from one a rolled-back write had numbered the same."""
+    newest = {
+        action.lower(): Subquery(
+            AuditLog.objects.filter(action=action).order_by("-sequence").values("entry_hash")[:1]
+        )
         for action in COUNT_CHANGING_ACTIONS
-    ]
+    }
+    return AuditChainHead.objects.annotate(**newest).values_list(*newest).first()
 
 
 def cached_count(queryset) -> int:
