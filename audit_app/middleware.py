@@ -1,20 +1,19 @@
 """Puts the request's audit context (IP, user agent, channel) in place for its duration."""
 
 import ipaddress
-import re
 
 from django.conf import settings
 
+from kozmo_secrets.escaping import printable
+
 from .context import AuditContext, _current
 from .models import Channel
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def header_text(value: str) -> str:
     """A header as the audit row keeps it: control characters escaped (PostgreSQL cannot
     store a NUL, and a terminal or spreadsheet must not act on one), at most 255 characters."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)[:255]
+    return printable(value, keep_newlines=False)[:255]
 
 
 def _parse_ip(value: str) -> str | None:

@@ -12,6 +12,8 @@ import re
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 
+from kozmo_secrets.escaping import printable
+
 # C0 controls, DEL and C1 controls (Unicode category Cc).
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
 NUL = re.compile("\x00")
@@ -23,7 +25,7 @@ class ControlCharacterRefused(ValueError):
     def __init__(self, where: str, field: str, character: str):
         self.field = field
         super().__init__(
-            f"{where} '{printable(field)}' contains a control character "
+            f"{where} '{printable(field, keep_newlines=False)[:100]}' contains a control character "
             f"(U+{ord(character):04X}); remove it and try again."
         )
 
@@ -33,11 +35,6 @@ class ControlCharacterRefused(ValueError):
         if not CONTROL_CHARACTER.search(self.field):
             body[self.field] = [str(self)]
         return body
-
-
-def printable(text: str) -> str:
-    """`text` with its control characters shown as escapes, for a message."""
-    return CONTROL_CHARACTER.sub(lambda m: f"\\x{ord(m.group()):02x}", text)[:100]
 
 
 def check_pairs(pairs, where: str, forbidden: re.Pattern) -> None:

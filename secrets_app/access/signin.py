@@ -30,6 +30,7 @@ from django_ratelimit.core import _get_window, _make_cache_key, get_usage
 from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction
+from kozmo_secrets.escaping import printable
 
 from ..ratelimit import parse_rate
 from ..shared_cache import CACHE_ERRORS, require_shared_cache
@@ -64,14 +65,6 @@ def throttle_key(username: str) -> str:
 def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(character) == "Cc" for character in text)
 
-
-def printable(text: str, limit: int = 150) -> str:
-    """Text for an audit row: control characters escaped (PostgreSQL cannot store NUL)."""
-    return "".join(
-        character.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(character) == "Cc" else character
-        for character in text[:limit]
-    )
 
 
 class _Counter:
@@ -132,7 +125,7 @@ def record_failed_password(username: str, user=None, **detail) -> None:
     the audit context), never the password."""
     with transaction.atomic():
         log.record(AuditAction.LOGIN_FAILED, user=user, allowed=False,
-                   detail={"username": printable(username), **detail})
+                   detail={"username": printable(username[:150], keep_newlines=False), **detail})
 
 
 def check_password_throttled(user, raw_password: str) -> bool:
