@@ -253,17 +253,24 @@ INVISIBLE = ["EVIL\u202eNAME", "A\u200bB", "\ufeffBOM", "NUL\x00NAME", "TAB\tNAM
              "NEW\nLINE", "LINE\u2028SEP"]
 
 
+def refused_by_service_and_api(admin_user, admin_api, name: str, code: str):
+    """The service refuses the name with the message naming `code`; the API answers 400.
+    Returns the message and the API's answer for the caller's further checks."""
+    expected = f"The name contains an invisible or control character ({code}): remove it."
+    with pytest.raises(ValidationError) as error:
+        create_secret(admin_user, name=name, key="K", value="v")
+    assert error.value.message_dict == {"name": [expected]}
+    response = api_create(admin_api, name=name)
+    assert response.status_code == 400
+    return expected, response
+
+
 class TestNames:
     @pytest.mark.parametrize("name", INVISIBLE)
     def test_R17_11_invisible_or_control_characters_are_refused(self, admin_api, admin_client,
                                                                 admin_user, name):
         code = next(f"U+{ord(c):04X}" for c in name if not (c.isalnum() or c in "_ "))
-        expected = f"The name contains an invisible or control character ({code}): remove it."
-        with pytest.raises(ValidationError) as error:
-            create_secret(admin_user, name=name, key="K", value="v")
-        assert error.value.message_dict == {"name": [expected]}
-        response = api_create(admin_api, name=name)
-        assert response.status_code == 400
+        expected, response = refused_by_service_and_api(admin_user, admin_api, name, code)
         if "\x00" in name:  # the API's JSON parser refuses a NUL first, naming the field
             assert "control character" in response.json()["name"][0]
         else:  # (and a browser never sends a NUL in a form field)
@@ -465,12 +472,7 @@ class TestHiddenCharacters:
     def test_R17_11_default_ignorable_and_blank_symbols_are_refused_everywhere(
         self, admin_api, admin_client, admin_user, name, code
     ):
-        expected = f"The name contains an invisible or control character ({code}): remove it."
-        with pytest.raises(ValidationError) as error:
-            create_secret(admin_user, name=name, key="K", value="v")
-        assert error.value.message_dict == {"name": [expected]}
-        response = api_create(admin_api, name=name)
-        assert response.status_code == 400
+        expected, response = refused_by_service_and_api(admin_user, admin_api, name, code)
         assert response.json() == {"name": [expected]}
         assert field_errors(console_create(admin_client, name=name), "name") == [expected]
         secret = Secret.objects.get(name="LOOK_KEY")
