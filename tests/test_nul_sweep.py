@@ -240,3 +240,22 @@ def test_r17_8_control_character_in_session_cookie_reads_as_signed_out(client, p
 
 def test_r17_8_a_real_session_still_works(admin_client):
     assert admin_client.get("/secrets/").status_code == 200
+
+
+def multipart_api_sweep(api):
+    """Found by fuzzing on PostgreSQL: a NUL in a multipart text field under /api/ reached a
+    query (ssh-tunnel's name) and answered 500. The API's multipart parser refuses it."""
+    for url, field in (("/api/v1/secrets/", "name"), ("/api/v1/secrets/ssh-tunnel/", "name"),
+                       ("/api/v1/secrets/ssh-tunnel/", "profile"), ("/api/v1/tokens/", "name")):
+        response = api.post(url, {"profile": "default", field: "a\x00b"}, format="multipart")
+        assert_refused_with_message(response, f"api multipart {url} {field} \\x00")
+        assert "control character" in response.json()[field][0]
+
+
+def test_r17_8_multipart_api_fields_with_nul_are_refused(api, stored):
+    multipart_api_sweep(api)
+
+
+@pytest.mark.services
+def test_r17_8_multipart_api_fields_with_nul_are_refused_on_postgresql(api, stored):
+    multipart_api_sweep(api)

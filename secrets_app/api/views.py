@@ -4,7 +4,7 @@ from django.db.models import Count
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, parsers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -26,7 +26,7 @@ from .authentication import ThrottledBasicAuthentication, TokenAuthentication
 from .exceptions import SECRET_NOT_FOUND
 from .filters import StableOrderingFilter
 from .pagination import SecretPagination
-from .parsers import RawFileParser
+from .parsers import MultiPartParser, RawFileParser
 from .permissions import IsSecretsAdmin
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -145,7 +145,7 @@ class SecretViewSet(viewsets.ModelViewSet):
         responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409, 415, 429)},
     )
     @action(detail=False, methods=["post"], url_path="import", filter_backends=[],
-            parser_classes=[parsers.MultiPartParser, RawFileParser])
+            parser_classes=[MultiPartParser, RawFileParser])
     def import_file(self, request):
         upload = request.data.get("file")
         data = upload if upload is not None else request.data.get("raw", b"")
