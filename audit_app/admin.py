@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import AuditLog
+from audit_app.models import AuditLog
 
 
 @admin.register(AuditLog)

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from .models import AuditAction, AuditLog, Channel
+from audit_app.models import AuditAction, AuditLog, Channel
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):

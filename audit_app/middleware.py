@@ -4,10 +4,9 @@ import ipaddress
 
 from django.conf import settings
 
+from audit_app.context import AuditContext, _current
+from audit_app.models import Channel
 from kozmo_secrets.escaping import printable
-
-from .context import AuditContext, _current
-from .models import Channel
 
 
 def header_text(value: str) -> str:

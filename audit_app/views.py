@@ -17,10 +17,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
-from .filters import AuditFilter
-from .log import verify_chain
-from .models import AuditLog
-from .spreadsheet import csv_writer
+from audit_app.filters import AuditFilter
+from audit_app.log import verify_chain
+from audit_app.models import AuditLog
+from audit_app.spreadsheet import csv_writer
 
 EXPORT_FIELDS = [
     "sequence", "timestamp", "username", "user_id", "action", "allowed", "secret_id",

@@ -70,7 +70,7 @@ def populate(count: int, start: int = 0, token: str | None = None) -> None:
             Secret.objects.bulk_create(batch)
             batch = []
     Secret.objects.bulk_create(batch)
-    from secrets_app.counting import secrets_changed
+    from secrets_app.list_counts import secrets_changed
 
     secrets_changed()
 
@@ -87,7 +87,7 @@ def wipe(name_like: str = "%") -> None:
         cursor.execute(f"DELETE FROM secrets_app_sshtunnel WHERE secret_id IN ({where})",
                        [name_like])
         cursor.execute("DELETE FROM secrets_app_secret WHERE name LIKE %s", [name_like])
-    from secrets_app.counting import secrets_changed
+    from secrets_app.list_counts import secrets_changed
 
     secrets_changed()
 
@@ -95,7 +95,7 @@ def wipe(name_like: str = "%") -> None:
 def token_for_admin():
     from django.contrib.auth.models import User
 
-    from secrets_app.tokens import create_token
+    from secrets_app.access.tokens import create_token
 
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", "", "bench-password")
@@ -216,7 +216,7 @@ def bench_import(user) -> dict:
 def bench_decrypt(key: str, user) -> dict:
     from rest_framework.test import APIClient
 
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     secret = create_secret(user, name="decrypt-me", key="API_TOKEN", value="v" * 40)
     client = APIClient()
@@ -316,7 +316,7 @@ def load_child(database_url: str) -> dict:
     call_command("migrate", verbosity=0)
     populate(SMALL)
     user, key = token_for_admin()
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     secret = create_secret(user, name="load-decrypt", key="API_TOKEN", value="v" * 40)
     port = _free_port()

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kozmo_secrets.urls import urlpatterns as product_urls
-from secrets_app.api.authentication import TokenAuthentication
+from secrets_app.access.authentication import TokenAuthentication
 
 
 class Bare(APIView):

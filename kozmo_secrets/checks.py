@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .deployment import cache_scope, readable_by_others
+from kozmo_secrets.deployment import cache_scope, readable_by_others
 
 logger = logging.getLogger(__name__)
 

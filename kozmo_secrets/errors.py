@@ -5,7 +5,7 @@ htmx toast (the X-Error-Message header) show the message of the refusal."""
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from secrets_app.permissions import ADMIN_REQUIRED
+from secrets_app.access.permissions import ADMIN_REQUIRED
 
 CSRF_FAILED = "Your form expired or cookies are blocked: reload the page and try again."
 NOT_ALLOWED = "You are not allowed to do this."

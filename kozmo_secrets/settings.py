@@ -116,7 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "secrets_app.context_processors.console",
+                "secrets_app.console.context_processors.console",
             ],
         },
     },
@@ -190,7 +190,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "secrets_app.api.authentication.TokenAuthentication",
+        "secrets_app.access.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -274,7 +274,7 @@ SECRETS_AWS_CACHE_SECONDS = env_int("SECRETS_AWS_CACHE_SECONDS", 60)
 SECRETS_AWS_TIMEOUT_SECONDS = env_int("SECRETS_AWS_TIMEOUT_SECONDS", 2)
 SECRETS_AWS_MAX_ATTEMPTS = env_int("SECRETS_AWS_MAX_ATTEMPTS", 2)
 # Who may read the audit log in the console: a dotted path to a check(user) -> bool.
-SECRETS_AUDIT_ACCESS = "secrets_app.permissions.is_secrets_admin"
+SECRETS_AUDIT_ACCESS = "secrets_app.access.permissions.is_secrets_admin"
 
 # Every cache key carries the installation's name, derived from its database unless
 # SECRETS_CACHE_PREFIX says otherwise: two installations (say a restored copy) sharing one

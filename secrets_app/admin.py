@@ -3,8 +3,8 @@ console and the API, which keep versions and enforce the admin rule."""
 
 from django.contrib import admin
 
-from .constants import MASK
-from .models import Secret, SecretVersion
+from secrets_app.constants import MASK
+from secrets_app.models import Secret, SecretVersion
 
 # admin.site is secrets_app.admin_site.KozmoAdminSite: its sign-in and password change are
 # under the sign-in throttle.

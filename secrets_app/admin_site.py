@@ -5,7 +5,7 @@ for the password change form, hence the password_change override."""
 
 from django.contrib.admin import AdminSite
 
-from .access.forms import AdminSignInForm, ThrottledPasswordChangeForm
+from secrets_app.access.forms import AdminSignInForm, ThrottledPasswordChangeForm
 
 
 class KozmoAdminSite(AdminSite):

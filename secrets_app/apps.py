@@ -7,10 +7,9 @@ class SecretsAppConfig(AppConfig):
 
     def ready(self):
         from kozmo_secrets import checks  # noqa: F401 - registers the deployment checks
-
-        from . import signals  # noqa: F401 - connects their receivers
-        from .access import credentials, signin  # noqa: F401 - connects their receivers
-        from .startup import check_configuration_at_startup
+        from secrets_app import signals  # noqa: F401 - connects their receivers
+        from secrets_app.access import credentials, signin  # noqa: F401 - connects their receivers
+        from secrets_app.startup import check_configuration_at_startup
 
         # R10.6: refuse to start (manage.py and WSGI alike) without usable keys.
         check_configuration_at_startup()

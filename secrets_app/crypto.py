@@ -92,7 +92,7 @@ class EncryptionService:
 
     def _require_key_check(self) -> None:
         if not self.key_check_passed:
-            from .keycheck import require_key_check  # keycheck imports this module
+            from secrets_app.keycheck import require_key_check  # keycheck imports this module
 
             self.key_check_passed = require_key_check(self)
 

@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.views.decorators.debug import sensitive_variables
 
-from .constants import MASK
-from .crypto import get_encryption_service
+from secrets_app.constants import MASK
+from secrets_app.crypto import get_encryption_service
 
 
 class SerializationRefused(TypeError):

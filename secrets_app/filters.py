@@ -4,8 +4,8 @@ two never disagree."""
 import django_filters
 from django.db.models import Q
 
-from .constants import SecretCategory, SecretProfile
-from .models import Secret
+from secrets_app.constants import SecretCategory, SecretProfile
+from secrets_app.models import Secret
 
 
 class SecretFilter(django_filters.FilterSet):

@@ -13,7 +13,7 @@ before the sentinel's migration, or flushed) the newest stored value.
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
 
-from .crypto import configured_keys, get_encryption_service
+from secrets_app.crypto import configured_keys, get_encryption_service
 
 SENTINEL_TEXT = "kozmo-secrets key check v1"
 
@@ -47,7 +47,7 @@ class KeyCheckUnavailable(KeyCheckFailed):
 def _stored_token(using: str) -> str | None:
     """The sentinel's token, else the newest value's (by the indexed created_at); None when
     neither table holds one. Raises DatabaseError when the database does not answer."""
-    from .models import KeyCheck, Secret
+    from secrets_app.models import KeyCheck, Secret
 
     # Asking which tables exist (rather than trying and failing) keeps a missing table apart
     # from a dead connection, and leaves an enclosing transaction usable.

@@ -7,9 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from .constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
-from .fields import EncryptedField
-from .validation import skeleton_digest, validate_key, validate_name
+from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
+from secrets_app.fields import EncryptedField
+from secrets_app.validation import skeleton_digest, validate_key, validate_name
 
 
 class SecretQuerySet(models.QuerySet):

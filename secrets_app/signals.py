@@ -11,9 +11,8 @@ from django.dispatch import receiver
 
 from audit_app import log
 from audit_app.models import AuditAction
-
-from .counting import secrets_changed
-from .models import Secret
+from secrets_app.list_counts import secrets_changed
+from secrets_app.models import Secret
 
 
 class UnauditedChange(RuntimeError):

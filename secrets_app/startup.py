@@ -5,8 +5,8 @@ would swallow the error and keep waiting, stops at once with the message."""
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .crypto import get_encryption_service
-from .keycheck import check_stored_data_opens
+from secrets_app.crypto import get_encryption_service
+from secrets_app.keycheck import check_stored_data_opens
 
 _check_skipped = False
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from .constants import KEY_MAX_LENGTH, KEY_PATTERN, MASK, NAME_MAX_LENGTH, SecretCategory
+from secrets_app.constants import KEY_MAX_LENGTH, KEY_PATTERN, MASK, NAME_MAX_LENGTH, SecretCategory
 
 DUPLICATE_NAME = "Secret with this name already exists"
 VALUE_REQUIRED = (
@@ -213,7 +213,7 @@ def skeleton_digest(name: str) -> str:
 
 def look_alike(name: str, profile: str, exclude_pk=None):
     """The secret in `profile` whose name looks the same as `name` (same skeleton), if any."""
-    from .models import Secret  # the model imports this module for its validators
+    from secrets_app.models import Secret  # the model imports this module for its validators
 
     clashes = Secret.objects.filter(profile=profile, name_skeleton=skeleton_digest(name))
     if exclude_pk is not None:

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from secrets_app.permissions import ADMIN_GROUP
+from secrets_app.access.permissions import ADMIN_GROUP
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 

@@ -31,8 +31,8 @@ def admin_token(admin_user, settings, keep_the_test_connection):
     # Schemathesis also sends wrong passwords on purpose; it checks they get 401, which the
     # sign-in throttle would turn into 429 after five (tested in test_login_throttle.py).
     settings.SECRETS_LOGIN_RATE_PER_USER = settings.SECRETS_LOGIN_RATE_PER_IP = "100000/m"
-    from secrets_app.services import create_secret
-    from secrets_app.tokens import create_token
+    from secrets_app.access.tokens import create_token
+    from secrets_app.services.secrets import create_secret
 
     create_secret(admin_user, name="fuzz-target", key="API_TOKEN", value="fuzz")
     return create_token(admin_user, "fuzz", None)[1]

@@ -66,7 +66,7 @@ def checkout(tmp_path, request):
     assert result.returncode == 0, result.stderr
     result = manage("shell", "-c", (
         "from django.contrib.auth.models import User\n"
-        "from secrets_app.services import create_secret\n"
+        "from secrets_app.services.secrets import create_secret\n"
         "admin = User.objects.create_superuser('ops', '', 'ops-password')\n"
         "create_secret(admin, name='app', key='APP_TOKEN', value='profile-value')\n"
         "create_secret(admin, name='db', key='DATABASE_URL', value='postgres://app-db')\n"

@@ -66,7 +66,7 @@ def project(tmp_path):
 
 CREATE_SECRETS = """
 from django.contrib.auth.models import User
-from secrets_app.services import create_secret, update_secret, SSHTunnelData
+from secrets_app.services.secrets import create_secret, update_secret, SSHTunnelData
 admin = User.objects.create_superuser("ops", "", "ops-password")
 for n in range(30):
     create_secret(admin, name=f"S{n}", key="K", value=f"value-{n}")

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
-from kozmo_secrets.command_line import CommandLineCommand, printable
+from kozmo_secrets.audited_command import AuditedCommand, printable
 from tests.test_cli import ROOT, Project
 
 TITLE = "\x1b]0;pwned\x07"  # retitles an xterm
@@ -159,7 +159,7 @@ def test_R17_12_every_command_of_ours_escapes_its_output():
     assert {"import_secrets", "verify_audit_log", "generate_encryption_key"} <= set(ours)
     for name, app in ours.items():
         command = load_command_class(app, name)
-        assert isinstance(command, CommandLineCommand), name
+        assert isinstance(command, AuditedCommand), name
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_R17_12_printable(text, shown):
 def test_R17_12_call_command_streams_are_escaped_and_raw_output_is_exact(admin_user, tmp_path):
     """call_command(stdout=...) swaps the wrapper; it stays an escaping one. A revealed value
     is the one output written exactly."""
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     create_secret(admin_user, name="API_KEY", key="API_KEY", value=f"exact{TITLE}")
     out, err = io.StringIO(), io.StringIO()
@@ -200,7 +200,7 @@ def test_R17_12_call_command_streams_are_escaped_and_raw_output_is_exact(admin_u
 
 
 def test_R17_12_an_unexpected_error_is_printed_escaped():
-    class Boom(CommandLineCommand):
+    class Boom(AuditedCommand):
         def handle(self, *args, **options):
             raise ValueError(f"bad {TITLE}")
 
@@ -215,8 +215,9 @@ def test_R17_12_an_unexpected_error_is_printed_escaped():
 @pytest.mark.django_db
 @pytest.mark.parametrize("file_format", ["yaml", "dotenv"])
 def test_R17_12_an_export_on_standard_output_is_exact(admin_user, file_format):
-    from secrets_app.importing import parse_dotenv, parse_yaml
-    from secrets_app.services import create_secret
+    from secrets_app.formats.dotenv import parse_dotenv
+    from secrets_app.formats.yaml import parse_yaml
+    from secrets_app.services.secrets import create_secret
 
     value = f"keep {TITLE} and {REVERSED}\ttab"
     create_secret(admin_user, name="API_KEY", key="API_KEY", value=value)

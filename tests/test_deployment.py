@@ -359,10 +359,10 @@ def test_R17_22_two_installations_on_one_redis_do_not_share_counts_or_limits(
     """Two settings that differ only in DATABASES, on this run's own Redis database."""
     from django.core.cache import cache
 
-    from secrets_app import ratelimit
-    from secrets_app.counting import cached_count
+    from secrets_app.access import ratelimit
+    from secrets_app.list_counts import cached_count
     from secrets_app.models import Secret
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     location = settings.CACHES["default"]["LOCATION"]
     database = settings.DATABASES["default"]

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 
 from audit_app.models import AuditLog
-from secrets_app.importing import import_file
 from secrets_app.models import Secret
+from secrets_app.services.bulk import import_file
 
 pytestmark = pytest.mark.django_db
 

@@ -97,7 +97,7 @@ def test_no_value_leaks_on_any_read_or_error_path(canaries, admin_user, member, 
             leaks += scan(response.content.decode(), canaries, "a refused decrypt")
 
     # A 500 with DEBUG off, in the console and in the API.
-    from secrets_app import views
+    from secrets_app.console import views
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")

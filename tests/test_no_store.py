@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from secrets_app.tokens import create_token
+from secrets_app.access.tokens import create_token
 from tests.test_authorization_matrix import ROUTES, url_for, world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db

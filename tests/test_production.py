@@ -47,7 +47,7 @@ def test_R17_21_healthz_checks_the_newest_value_when_there_is_no_sentinel(
     from cryptography.fernet import Fernet
 
     from secrets_app.models import KeyCheck
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     KeyCheck.objects.all().delete()
     assert client.get("/healthz").json()["keys"] == "ok"  # nothing stored: nothing to contradict

@@ -23,7 +23,7 @@ from django.core.management.base import CommandError
 
 from audit_app.models import AuditLog
 from secrets_app.models import Secret
-from secrets_app.services import SSHTunnelData, create_secret
+from secrets_app.services.secrets import SSHTunnelData, create_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from ..tokens import revoke_all_tokens
+from secrets_app.access.tokens import revoke_all_tokens
 
 PASSWORD_CHANGED = "password changed"  # noqa: S105 - a reason, not a password
 USER_DEACTIVATED = "user deactivated"

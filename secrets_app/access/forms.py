@@ -10,7 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.views.decorators.debug import sensitive_variables
 
-from .signin import CONTROL_CHARACTERS_MESSAGE, check_password_throttled, has_control_characters
+from secrets_app.access.signin import (
+    CONTROL_CHARACTERS_MESSAGE,
+    check_password_throttled,
+    has_control_characters,
+)
 
 
 class SignInFormMixin:

@@ -31,9 +31,8 @@ from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction
 from kozmo_secrets.escaping import printable
-
-from ..ratelimit import parse_rate
-from ..shared_cache import CACHE_ERRORS, require_shared_cache
+from secrets_app.access.ratelimit import parse_rate
+from secrets_app.shared_cache import CACHE_ERRORS, require_shared_cache
 
 logger = logging.getLogger(__name__)
 

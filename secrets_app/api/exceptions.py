@@ -8,15 +8,17 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from kozmo_secrets.errors import CSRF_FAILED
-
-from ..access.signin import LoginThrottled
-from ..importing import ImportConflict, InvalidImport
-from ..keycheck import KeyCheckFailed, WrongEncryptionKey
-from ..models import Secret
-from ..permissions import ADMIN_REQUIRED
-from ..services import DUPLICATE_NAME, DecryptFailed, RateLimited, VersionNotFound
-from ..shared_cache import CacheUnavailable
-from .authentication import NOT_AUTHENTICATED
+from secrets_app.access.authentication import NOT_AUTHENTICATED
+from secrets_app.access.permissions import ADMIN_REQUIRED
+from secrets_app.access.signin import LoginThrottled
+from secrets_app.formats.entries import InvalidImport
+from secrets_app.keycheck import KeyCheckFailed, WrongEncryptionKey
+from secrets_app.models import Secret
+from secrets_app.services.bulk import ImportConflict
+from secrets_app.services.reveal import DecryptFailed, RateLimited
+from secrets_app.services.secrets import VersionNotFound
+from secrets_app.shared_cache import CacheUnavailable
+from secrets_app.validation import DUPLICATE_NAME
 
 SECRET_NOT_FOUND = "Secret not found"  # noqa: S105 - a message, not a password
 

@@ -1,6 +1,6 @@
 """JSON for every 404 under /api/, also when DEBUG would render Django's HTML page."""
 
-from .exceptions import api_not_found
+from secrets_app.api.exceptions import api_not_found
 
 
 class ApiNotFoundMiddleware:

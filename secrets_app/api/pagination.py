@@ -1,6 +1,6 @@
 from rest_framework import pagination
 
-from ..counting import CachedCountPaginator
+from secrets_app.list_counts import CachedCountPaginator
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

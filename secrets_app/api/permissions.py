@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import BasePermission
 
-from ..permissions import ADMIN_REQUIRED, is_secrets_admin
+from secrets_app.access.permissions import ADMIN_REQUIRED, is_secrets_admin
 
 
 class IsSecretsAdmin(BasePermission):

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "secrets_app.api.authentication.TokenAuthentication"
+    target_class = "secrets_app.access.authentication.TokenAuthentication"
     name = "TokenAuth"
 
     def get_security_definition(self, auto_schema):
@@ -16,7 +16,7 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "secrets_app.api.authentication.ThrottledBasicAuthentication"
+    target_class = "secrets_app.access.authentication.ThrottledBasicAuthentication"
     name = "BasicAuth"
 
     def get_security_definition(self, auto_schema):

@@ -5,11 +5,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit_app.models import AuditLog
-
-from ..constants import MASK, SecretCategory, SecretProfile
-from ..importing import ImportSummary
-from ..models import ApiToken, SecretVersion
-from ..services import SSHTunnelData, create_secret, update_secret
+from secrets_app.constants import MASK, SecretCategory, SecretProfile
+from secrets_app.models import ApiToken, SecretVersion
+from secrets_app.services.bulk import ImportSummary
+from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
 
 
 @extend_schema_field({"type": "string", "example": MASK,

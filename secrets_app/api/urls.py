@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from secrets_app.api import views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # every route with or without the trailing slash (R8)

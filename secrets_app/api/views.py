@@ -13,21 +13,21 @@ from rest_framework.response import Response
 
 from audit_app.filters import AuditFilter
 from audit_app.models import AuditLog
-
-from ..constants import SecretProfile
-from ..filters import SecretFilter
-from ..importing import import_file
-from ..models import ApiToken, Secret
-from ..services import decrypt_with_tunnel, delete_secret, restore_version, reveal_ssh_tunnel
-from ..tokens import create_token, revoke_token
-from . import schema  # noqa: F401 - registers the token auth scheme
-from . import serializers as s
-from .authentication import ThrottledBasicAuthentication, TokenAuthentication
-from .exceptions import SECRET_NOT_FOUND
-from .filters import StableOrderingFilter
-from .pagination import SecretPagination
-from .parsers import MultiPartParser, RawFileParser
-from .permissions import IsSecretsAdmin
+from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
+from secrets_app.access.tokens import create_token, revoke_token
+from secrets_app.api import schema  # noqa: F401 - registers the token auth scheme
+from secrets_app.api import serializers as s
+from secrets_app.api.exceptions import SECRET_NOT_FOUND
+from secrets_app.api.filters import StableOrderingFilter
+from secrets_app.api.pagination import SecretPagination
+from secrets_app.api.parsers import MultiPartParser, RawFileParser
+from secrets_app.api.permissions import IsSecretsAdmin
+from secrets_app.constants import SecretProfile
+from secrets_app.filters import SecretFilter
+from secrets_app.models import ApiToken, Secret
+from secrets_app.services.bulk import import_file
+from secrets_app.services.reveal import decrypt_with_tunnel, reveal_ssh_tunnel
+from secrets_app.services.secrets import delete_secret, restore_version
 
 NO_STORE = {"Cache-Control": "no-store"}
 

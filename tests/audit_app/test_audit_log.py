@@ -12,9 +12,9 @@ from audit_app.log import verify_chain
 from audit_app.middleware import AuditContextMiddleware, client_ip
 from audit_app.models import AppendOnlyError, AuditLog
 from secrets_app.models import Secret
-from secrets_app.services import (
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import (
     create_secret,
-    decrypt_secret,
     delete_secret,
     restore_version,
     update_secret,

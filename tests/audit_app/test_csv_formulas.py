@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from audit_app.middleware import header_text
 from audit_app.spreadsheet import FORMULA_LEADS, safe_cell
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
 

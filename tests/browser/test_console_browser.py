@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from secrets_app.models import Secret
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 from .conftest import log_in, screenshot
 

@@ -4,7 +4,7 @@ is refused in the row (htmx 2 would not swap a 503 into the page)."""
 import pytest
 from playwright.sync_api import expect
 
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 from .conftest import log_in, screenshot
 

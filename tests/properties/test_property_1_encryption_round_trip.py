@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from secrets_app.crypto import get_encryption_service
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret
-from secrets_app.services import create_secret, decrypt_secret
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import create_secret
 from tests.conftest import rolled_back
 
 any_text = st.text()  # any Unicode code point but surrogates, empty included

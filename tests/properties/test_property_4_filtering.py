@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secrets_app.constants import SecretCategory, SecretProfile
-from secrets_app.counting import secrets_changed
+from secrets_app.list_counts import secrets_changed
 from secrets_app.models import Secret
 from tests.conftest import rolled_back
 

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secrets_app.loaders.aws import AWSSecretLoader
-from secrets_app.loaders.config_file import ConfigFileLoader
-from secrets_app.loaders.database import DatabaseLoader
-from secrets_app.loaders.environment import EnvironmentLoader
-from secrets_app.loaders.resolver import SOURCES, resolve
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
+from secrets_app.sources.aws import AWSSecretLoader
+from secrets_app.sources.chain import SOURCES, resolve
+from secrets_app.sources.config_file import ConfigFileLoader
+from secrets_app.sources.database import DatabaseLoader
+from secrets_app.sources.environment import EnvironmentLoader
 from tests.conftest import rolled_back
 
 keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)

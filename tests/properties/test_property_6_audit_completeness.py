@@ -6,10 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit_app.models import AuditLog
-from secrets_app.services import (
-    AdminRequired,
+from secrets_app.access.permissions import AdminRequired
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import (
     create_secret,
-    decrypt_secret,
     delete_secret,
     restore_version,
     update_secret,

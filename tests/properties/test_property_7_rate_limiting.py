@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit_app.models import AuditLog
-from secrets_app import ratelimit
-from secrets_app.services import create_secret
+from secrets_app.access import ratelimit
+from secrets_app.services.secrets import create_secret
 from tests.conftest import rolled_back
 
 

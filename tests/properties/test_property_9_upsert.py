@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from secrets_app.constants import SecretProfile
-from secrets_app.importing import import_file
 from secrets_app.models import Secret
+from secrets_app.services.bulk import import_file
 from tests.conftest import rolled_back
 
 # Without 0, 1 and I: X0/XO and X1/XI look alike, and one of each pair fails (R17.11,

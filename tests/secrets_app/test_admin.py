@@ -3,7 +3,7 @@
 import pytest
 
 from audit_app.models import AuditLog
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from secrets_app.services import create_secret, decrypt_secret
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit_app.models import AuditLog
 from secrets_app.models import Secret
-from secrets_app.services import SSHTunnelData, create_secret
+from secrets_app.services.secrets import SSHTunnelData, create_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -383,7 +383,7 @@ class TestCachedCounts:
         assert count() == 1 and count(search="a") == 1
         admin_api.post(URL, {"name": "b", "key": "K", "value": "v"}, format="json")
         assert count() == 2
-        from secrets_app.importing import import_file
+        from secrets_app.services.bulk import import_file
 
         import_file(b"default:\n  C_KEY: c\n  D_KEY: d\n", user=admin_user)
         assert count() == 4

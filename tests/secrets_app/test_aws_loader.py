@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from secrets_app.loaders.aws import AWSSecretLoader
-from secrets_app.loaders.resolver import default_loaders, resolve
+from secrets_app.sources.aws import AWSSecretLoader
+from secrets_app.sources.chain import default_loaders, resolve
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from audit_app.models import AuditLog
-from secrets_app.exporting import to_dotenv, to_yaml
-from secrets_app.importing import parse_dotenv, parse_yaml
+from secrets_app.formats.dotenv import parse_dotenv
+from secrets_app.formats.export import to_dotenv, to_yaml
+from secrets_app.formats.yaml import parse_yaml
 from secrets_app.models import Secret
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 from tests.conftest import rolled_back
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.db import connection
 
 from audit_app.log import verify_chain
 from secrets_app.models import Secret
-from secrets_app.services import DUPLICATE_NAME, create_secret
+from secrets_app.services.secrets import create_secret
+from secrets_app.validation import DUPLICATE_NAME
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -47,8 +48,8 @@ def test_R3_1_racing_creates_leave_one_secret(admin_user):
 def test_imports_and_console_edits_at_once_never_deadlock(admin_user):
     """Imports lock the audit chain, then secret rows; so does every service. Overlapping
     imports and edits queue, end consistent, and the chain stays intact."""
-    from secrets_app.importing import ImportConflict, import_file
-    from secrets_app.services import update_secret
+    from secrets_app.services.bulk import ImportConflict, import_file
+    from secrets_app.services.secrets import update_secret
 
     names = [f"SHARED_{n}" for n in range(40)]
     for name in names:
@@ -95,7 +96,7 @@ def test_imports_and_console_edits_at_once_never_deadlock(admin_user):
 def test_concurrent_imports_of_overlapping_files_end_consistent(admin_user):
     """Four imports at once, each setting the same 30 keys (and 10 of its own): every key
     ends with one of the imported values, versions match, the chain holds."""
-    from secrets_app.importing import ImportConflict, import_file
+    from secrets_app.services.bulk import ImportConflict, import_file
 
     shared = [f"SHARED_{n}" for n in range(30)]
     errors = []

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
 

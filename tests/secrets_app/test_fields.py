@@ -7,7 +7,7 @@ from secrets_app import crypto
 from secrets_app.constants import MASK
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret
-from secrets_app.services import create_secret
+from secrets_app.services.secrets import create_secret
 
 
 def test_R1_3_sealed_prints_the_fixed_mask():

@@ -12,9 +12,10 @@ from django.core.management.base import CommandError
 
 from audit_app.context import audit_context
 from audit_app.models import AuditLog, Channel
-from secrets_app.importing import IMPORT_TARGET, import_file
 from secrets_app.models import Secret
-from secrets_app.services import RateLimited, create_secret, decrypt_secret
+from secrets_app.services.bulk import IMPORT_TARGET, import_file
+from secrets_app.services.reveal import RateLimited, decrypt_secret
+from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
 

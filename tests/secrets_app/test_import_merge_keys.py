@@ -13,8 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secrets_app.importing import import_file, parse_yaml
+from secrets_app.formats.yaml import parse_yaml
 from secrets_app.models import Secret
+from secrets_app.services.bulk import import_file
 
 PROFILES = ["default", "development", "staging", "production"]
 ISSUE_EXAMPLE = (

@@ -10,16 +10,12 @@ from django.test.utils import CaptureQueriesContext
 
 from audit_app.context import audit_context
 from audit_app.models import AuditLog
-from secrets_app.importing import (
-    InvalidImport,
-    detect_format,
-    import_file,
-    parse_dotenv,
-    parse_yaml,
-    read_text,
-)
+from secrets_app.access.permissions import AdminRequired
+from secrets_app.formats.dotenv import detect_format, parse_dotenv
+from secrets_app.formats.entries import InvalidImport, read_text
+from secrets_app.formats.yaml import parse_yaml
 from secrets_app.models import Secret, SecretVersion
-from secrets_app.services import AdminRequired
+from secrets_app.services.bulk import import_file
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from secrets_app.importing import parse_yaml
-from secrets_app.loaders import config_file
-from secrets_app.loaders.config_file import ConfigFileLoader
-from secrets_app.loaders.database import DatabaseLoader
-from secrets_app.loaders.environment import EnvironmentLoader
-from secrets_app.loaders.resolver import locate, resolve, resolve_ssh_tunnel
-from secrets_app.services import SSHTunnelData, create_secret, update_secret
+from secrets_app.formats.yaml import parse_yaml
+from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
+from secrets_app.sources import config_file
+from secrets_app.sources.chain import locate, resolve, resolve_ssh_tunnel
+from secrets_app.sources.config_file import ConfigFileLoader
+from secrets_app.sources.database import DatabaseLoader
+from secrets_app.sources.environment import EnvironmentLoader
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ class TestConfigFile:
         write(path, "default:\n  A_KEY: one\n")
         parses = []
         monkeypatch.setattr(
-            "secrets_app.importing.parse_yaml",
+            "secrets_app.sources.config_file.parse_yaml",
             lambda text, profile: parses.append(1) or parse_yaml(text, profile),
         )
         loader = ConfigFileLoader(str(path))

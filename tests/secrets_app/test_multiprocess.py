@@ -15,8 +15,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from secrets_app.services import create_secret
-from secrets_app.tokens import create_token
+from secrets_app.access.tokens import create_token
+from secrets_app.services.secrets import create_secret
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -14,12 +14,8 @@ from django.views.debug import ExceptionReporter
 from audit_app.models import AuditLog
 from secrets_app.fields import SerializationRefused
 from secrets_app.models import Secret
-from secrets_app.services import (
-    SSHTunnelData,
-    create_secret,
-    decrypt_secret,
-    update_secret,
-)
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from secrets_app.crypto import configured_keys
-from secrets_app.services import (
+from secrets_app.services.reveal import decrypt_secret
+from secrets_app.services.secrets import (
     SSHTunnelData,
     create_secret,
-    decrypt_secret,
     delete_secret,
     restore_version,
     update_secret,

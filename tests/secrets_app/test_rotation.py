@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from audit_app.models import AuditLog
 from secrets_app.crypto import get_encryption_service
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
-from secrets_app.services import SSHTunnelData, create_secret, update_secret
+from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
 
 pytestmark = pytest.mark.django_db
 

@@ -4,19 +4,18 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from audit_app.models import AuditLog
-from secrets_app import services
+from secrets_app.access.permissions import AdminRequired
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
-from secrets_app.services import (
-    DUPLICATE_NAME,
-    AdminRequired,
-    DecryptFailed,
+from secrets_app.services import secrets as services
+from secrets_app.services.reveal import DecryptFailed, decrypt_secret
+from secrets_app.services.secrets import (
     SSHTunnelData,
     create_secret,
-    decrypt_secret,
     delete_secret,
     restore_version,
     update_secret,
 )
+from secrets_app.validation import DUPLICATE_NAME
 
 pytestmark = pytest.mark.django_db
 

@@ -92,7 +92,7 @@ KEY_B = Fernet.generate_key().decode()
 WRONG_KEY_HINT = "the key the data was written with"
 CREATE_SECRET = (
     "from django.contrib.auth.models import User; "
-    "from secrets_app.services import create_secret; "
+    "from secrets_app.services.secrets import create_secret; "
     "admin = User.objects.get_or_create(username='root', is_superuser=True)[0]; "
     "create_secret(admin, name='{name}', key='DB_PASSWORD', value='hunter2')"
 )
@@ -210,10 +210,11 @@ from django.test import Client, override_settings
 override_settings(STORAGES={**settings.STORAGES, "staticfiles": {  # no collectstatic here
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
 
-from secrets_app.importing import import_file
+from secrets_app.services.bulk import import_file
 from secrets_app.keycheck import WrongEncryptionKey
 from secrets_app.models import Secret
-from secrets_app.services import create_secret, decrypt_secret
+from secrets_app.services.secrets import create_secret
+from secrets_app.services.reveal import decrypt_secret
 
 admin = User.objects.get(username="root")
 stored = Secret.objects.get(name="DB_PASSWORD")
@@ -316,7 +317,7 @@ def fresh_process_key(settings):
 def test_R17_21_the_key_check_runs_until_it_passes_then_is_a_boolean(
         fresh_process_key, admin_user, django_assert_num_queries):
     from secrets_app.models import KeyCheck
-    from secrets_app.services import create_secret
+    from secrets_app.services.secrets import create_secret
 
     KeyCheck.objects.all().delete()  # no sentinel and no secrets: nothing to contradict
     create_secret(admin_user, name="first", key="API_TOKEN", value="v")

@@ -12,11 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from secrets_app import services, validation
+from secrets_app import validation
 from secrets_app.constants import ConfigKey, SecretCategory, category_for_key
-from secrets_app.importing import import_file
 from secrets_app.models import Secret
-from secrets_app.services import create_secret, update_secret
+from secrets_app.services import secrets as services
+from secrets_app.services.bulk import import_file
+from secrets_app.services.secrets import create_secret, update_secret
 from secrets_app.validation import DUPLICATE_NAME, VALUE_REQUIRED
 
 pytestmark = pytest.mark.django_db

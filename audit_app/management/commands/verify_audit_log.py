@@ -3,10 +3,10 @@
 from django.core.management.base import CommandError
 
 from audit_app.log import verify_chain
-from kozmo_secrets.command_line import CommandLineCommand
+from kozmo_secrets.audited_command import AuditedCommand
 
 
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = "Verify the audit log's hash chain and report the first broken link."
 
     def handle(self, *args, **options):

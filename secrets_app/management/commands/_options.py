@@ -1,14 +1,14 @@
 """Options shared by the secrets commands, and their base class (every command of
-secrets_app and audit_app is a CommandLineCommand: escaped output, audit channel `cli`)."""
+secrets_app and audit_app is a AuditedCommand: escaped output, audit channel `cli`)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from kozmo_secrets.command_line import CommandLineCommand as BaseCommandLineCommand
+from kozmo_secrets.audited_command import AuditedCommand as BaseAuditedCommand
+from secrets_app.access.permissions import is_secrets_admin
 from secrets_app.constants import SecretProfile
 from secrets_app.keycheck import KeyCheckFailed
-from secrets_app.permissions import is_secrets_admin
-from secrets_app.services import RateLimited
+from secrets_app.services.reveal import RateLimited
 from secrets_app.shared_cache import CacheUnavailable
 
 
@@ -43,7 +43,7 @@ def acting_user(username: str | None):
     return user
 
 
-class CommandLineCommand(BaseCommandLineCommand):
+class AuditedCommand(BaseAuditedCommand):
     """A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
     because the shared cache is down (R17.19), and keys that may not be used (R17.21: they do
     not open what is stored) end with a message rather than a traceback."""
@@ -60,4 +60,4 @@ class CommandLineCommand(BaseCommandLineCommand):
             ) from None
 
 
-__all__ = ["CommandLineCommand", "acting_user", "add_as_option", "add_profile_option"]
+__all__ = ["AuditedCommand", "acting_user", "add_as_option", "add_profile_option"]

@@ -5,10 +5,10 @@ import secrets
 
 from django.contrib.auth import get_user_model
 
-from ._options import CommandLineCommand
+from secrets_app.management.commands._options import AuditedCommand
 
 
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = "Create the first admin user with a random password (only if no user exists)."
 
     def add_arguments(self, parser):

@@ -4,12 +4,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from secrets_app.tokens import MAX_LIFETIME_DAYS, create_token
+from secrets_app.access.tokens import MAX_LIFETIME_DAYS, create_token
+from secrets_app.management.commands._options import AuditedCommand
 
-from ._options import CommandLineCommand
 
-
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = (
         "Create an API token for USER and print its key once (only a hash is stored). Use it "
         "as `Authorization: Token <key>`. Users can also make and revoke their own tokens "

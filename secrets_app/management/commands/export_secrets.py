@@ -5,14 +5,18 @@ import os
 from django.core.management.base import CommandError
 
 from secrets_app.constants import KEY_PATTERN, SecretProfile
-from secrets_app.exporting import FORMATS, to_dotenv, to_yaml
+from secrets_app.formats.export import FORMATS, to_dotenv, to_yaml
+from secrets_app.management.commands._options import (
+    AuditedCommand,
+    acting_user,
+    add_as_option,
+    add_profile_option,
+)
 from secrets_app.models import Secret
-from secrets_app.services import DecryptFailed, reveal_secrets
-
-from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
+from secrets_app.services.reveal import DecryptFailed, reveal_secrets
 
 
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = (
         "Write secrets in PLAINTEXT as an io_config.yaml-shaped YAML file or a .env file, "
         "entries named by secret name, which import_secrets reads back unchanged. Secrets "

@@ -5,11 +5,10 @@ this class serves `call_command` and the command list.
 """
 
 from secrets_app.crypto import generate_key
+from secrets_app.management.commands._options import AuditedCommand
 
-from ._options import CommandLineCommand
 
-
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = "Print a new random encryption key (Fernet format, 44 characters)."
 
     def handle(self, *args, **options):

@@ -4,18 +4,18 @@ import sys
 
 from django.core.management.base import CommandError
 
-from secrets_app.importing import (
-    IMPORT_RATE_LIMITED,
-    ImportConflict,
-    InvalidImport,
-    import_file,
+from secrets_app.formats.entries import InvalidImport
+from secrets_app.management.commands._options import (
+    AuditedCommand,
+    acting_user,
+    add_as_option,
+    add_profile_option,
 )
-from secrets_app.services import RateLimited
+from secrets_app.services.bulk import IMPORT_RATE_LIMITED, ImportConflict, import_file
+from secrets_app.services.reveal import RateLimited
 
-from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
-
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = (
         "Import secrets from a YAML file shaped like Mage AI's io_config.yaml (top-level keys "
         "are profiles, each holding KEY: value entries) or from a .env file. An existing "

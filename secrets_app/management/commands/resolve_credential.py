@@ -2,13 +2,17 @@
 
 from django.core.management.base import CommandError
 
-from secrets_app.loaders.resolver import not_found_message, resolve
-from secrets_app.services import reveal_resolution
+from secrets_app.management.commands._options import (
+    AuditedCommand,
+    acting_user,
+    add_as_option,
+    add_profile_option,
+)
+from secrets_app.services.reveal import reveal_resolution
+from secrets_app.sources.chain import not_found_message, resolve
 
-from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
-
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = (
         "Show which source answers for KEY in a profile, asking in order: database -> "
         "environment -> config_file (when SECRETS_CONFIG_FILE is set) -> aws (when "

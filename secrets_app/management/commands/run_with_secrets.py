@@ -8,12 +8,16 @@ import sys
 from django.core.management.base import CommandError
 
 from secrets_app.child_env import child_environment
-from secrets_app.services import DecryptFailed, profile_secrets, reveal_secrets
+from secrets_app.management.commands._options import (
+    AuditedCommand,
+    acting_user,
+    add_as_option,
+    add_profile_option,
+)
+from secrets_app.services.reveal import DecryptFailed, profile_secrets, reveal_secrets
 
-from ._options import CommandLineCommand, acting_user, add_as_option, add_profile_option
 
-
-class Command(CommandLineCommand):
+class Command(AuditedCommand):
     help = (
         "Run CMD with the profile's secrets added to its environment, one variable per key "
         "(the profile's own, plus default's for keys it lacks; they replace variables of the "

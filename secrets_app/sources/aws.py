@@ -19,9 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from ..constants import SecretProfile
-from ..fields import Sealed
-from .base import BaseCredentialLoader, profiles_to_try
+from secrets_app.constants import SecretProfile
+from secrets_app.fields import Sealed
+from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
 
 logger = logging.getLogger(__name__)
 NOT_FOUND_CODES = {"ResourceNotFoundException"}

@@ -10,9 +10,11 @@ import threading
 
 from django.conf import settings
 
-from ..constants import SecretProfile
-from ..fields import Sealed
-from .base import BaseCredentialLoader, profiles_to_try
+from secrets_app.constants import SecretProfile
+from secrets_app.fields import Sealed
+from secrets_app.formats.entries import InvalidImport, read_text
+from secrets_app.formats.yaml import parse_yaml
+from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,6 @@ class ConfigFileLoader(BaseCredentialLoader):
 
     @staticmethod
     def _load(path: str) -> dict[tuple[str, str], Sealed]:
-        from ..importing import InvalidImport, parse_yaml, read_text
-
         try:
             with open(path, "rb") as handle:
                 entries, _, failed = parse_yaml(read_text(handle), None)

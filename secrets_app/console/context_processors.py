@@ -1,4 +1,4 @@
-from .permissions import is_secrets_admin
+from secrets_app.access.permissions import is_secrets_admin
 
 
 def console(request):

@@ -17,8 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser, OutputWrappe
 
 from audit_app.context import audit_context
 from audit_app.models import Channel
-
-from .escaping import printable
+from kozmo_secrets.escaping import printable
 
 
 class EscapingOutputWrapper(OutputWrapper):
@@ -66,7 +65,7 @@ class _EscapingParser(CommandParser):
         super()._print_message(printable(message) if message else message, file)
 
 
-class CommandLineCommand(BaseCommand):
+class AuditedCommand(BaseCommand):
     """A command whose output is escaped (see above) and whose audit rows say channel `cli`,
     also when run through call_command."""
 

@@ -2,14 +2,14 @@
 
 from django import forms
 
-from .constants import (
+from secrets_app.constants import (
     KEY_MAX_LENGTH,
     NAME_MAX_LENGTH,
     SecretCategory,
     SecretProfile,
     category_for_key,
 )
-from .services import SSHTunnelData
+from secrets_app.services.secrets import SSHTunnelData
 
 CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
 

@@ -2,7 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
-from ..tokens import authenticate_key
+from secrets_app.access.tokens import authenticate_key
 
 NOT_AUTHENTICATED = "Not authenticated"
 

@@ -4,10 +4,10 @@ never a credential, so this source does not see it (the same rule as child proce
 
 import os
 
-from ..child_env import is_server_configuration
-from ..constants import SecretProfile
-from ..fields import Sealed
-from .base import BaseCredentialLoader
+from secrets_app.child_env import is_server_configuration
+from secrets_app.constants import SecretProfile
+from secrets_app.fields import Sealed
+from secrets_app.sources.base import BaseCredentialLoader
 
 
 class EnvironmentLoader(BaseCredentialLoader):

@@ -6,7 +6,7 @@ import re
 import yaml
 from django.views.decorators.debug import sensitive_variables
 
-from .importing import LITERAL_TAG
+from secrets_app.formats.yaml import LITERAL_TAG
 
 FORMATS = ("yaml", "dotenv")
 _NEEDS_DOUBLE_QUOTES = re.compile(r"['\n\r]")

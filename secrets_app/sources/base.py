@@ -2,8 +2,8 @@
 
 from abc import ABC, abstractmethod
 
-from ..constants import SecretProfile
-from ..fields import Sealed
+from secrets_app.constants import SecretProfile
+from secrets_app.fields import Sealed
 
 
 class BaseCredentialLoader(ABC):

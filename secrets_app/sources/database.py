@@ -2,10 +2,10 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
-from ..constants import SecretProfile
-from ..fields import Sealed
-from ..models import Secret
-from .base import BaseCredentialLoader, profiles_to_try
+from secrets_app.constants import SecretProfile
+from secrets_app.fields import Sealed
+from secrets_app.models import Secret
+from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
 
 
 def secret_for_key(key: str, profile: str) -> Secret | None:

@@ -28,8 +28,7 @@ from django.db.models import Subquery
 from django.utils.functional import cached_property
 
 from audit_app.models import AuditAction, AuditChainHead, AuditLog
-
-from .shared_cache import CACHE_ERRORS
+from secrets_app.shared_cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from secrets_app.console import views
 
 app_name = "secrets"
 

@@ -8,14 +8,14 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from ..constants import KEY_PATTERN, SecretProfile
-from ..fields import Sealed
-from ..models import Secret, SSHTunnel
-from .aws import AWSSecretLoader
-from .base import BaseCredentialLoader, profiles_to_try
-from .config_file import ConfigFileLoader
-from .database import DatabaseLoader
-from .environment import EnvironmentLoader
+from secrets_app.constants import KEY_PATTERN, SecretProfile
+from secrets_app.fields import Sealed
+from secrets_app.models import Secret, SSHTunnel
+from secrets_app.sources.aws import AWSSecretLoader
+from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
+from secrets_app.sources.config_file import ConfigFileLoader
+from secrets_app.sources.database import DatabaseLoader
+from secrets_app.sources.environment import EnvironmentLoader
 
 SOURCES = ("database", "environment", "config_file", "aws")
 # The sources that only answer once configured, and the setting that turns each on.

@@ -18,27 +18,26 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from .constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
-from .counting import CachedCountPaginator
-from .filters import SecretFilter
-from .forms import ImportForm, SecretForm, TokenForm
-from .importing import IMPORT_RATE_LIMITED, ImportConflict, InvalidImport, import_file
-from .keycheck import KeyCheckFailed
-from .loaders.resolver import configured_sources, locate_all
-from .models import ApiToken, Secret
-from .permissions import is_secrets_admin
-from .services import (
-    DecryptFailed,
-    RateLimited,
+from secrets_app.access.permissions import is_secrets_admin
+from secrets_app.access.tokens import create_token, revoke_token
+from secrets_app.console.forms import ImportForm, SecretForm, TokenForm
+from secrets_app.constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
+from secrets_app.filters import SecretFilter
+from secrets_app.formats.entries import InvalidImport
+from secrets_app.keycheck import KeyCheckFailed
+from secrets_app.list_counts import CachedCountPaginator
+from secrets_app.models import ApiToken, Secret
+from secrets_app.services.bulk import IMPORT_RATE_LIMITED, ImportConflict, import_file
+from secrets_app.services.reveal import DecryptFailed, RateLimited, decrypt_secret
+from secrets_app.services.secrets import (
     VersionNotFound,
     create_secret,
-    decrypt_secret,
     delete_secret,
     restore_version,
     update_secret,
 )
-from .shared_cache import CacheUnavailable
-from .tokens import create_token, revoke_token
+from secrets_app.shared_cache import CacheUnavailable
+from secrets_app.sources.chain import configured_sources, locate_all
 
 PAGE_SIZE = 50
 

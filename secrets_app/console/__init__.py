@@ -1,0 +1,1 @@
+"""The HTMX console: views, forms and urls for people in a browser."""

@@ -1,0 +1,2 @@
+"""Reading and writing secret files (YAML, dotenv). Pure text in, entries out: nothing here
+touches the database (an import-linter contract holds it)."""

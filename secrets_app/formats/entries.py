@@ -1,0 +1,84 @@
+"""What a parsed file holds: entries and the problems found reading it."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from secrets_app.constants import SecretProfile, category_for_key
+from secrets_app.validation import (
+    EMPTY_VALUE,
+    check_value,
+    require_value,
+)
+
+PROFILES = tuple(SecretProfile.values)
+
+
+class InvalidImport(ValueError):
+    """The file as a whole cannot be imported; nothing was stored."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"Invalid YAML structure: {reason}")
+
+
+@dataclass
+class FileEntry:
+    profile: str
+    key: str
+    value: str = field(repr=False)
+    line: int | None = None
+
+
+@dataclass
+class Problem:
+    """A skipped or failed entry, with the reason a person can act on."""
+
+    profile: str
+    key: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"{self.profile}/{self.key}{where}: {self.reason}"
+
+
+@sensitive_variables()
+def read_text(data) -> str:
+    limit = settings.SECRETS_IMPORT_MAX_BYTES
+    if hasattr(data, "read"):
+        data = data.read(limit + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise InvalidImport(
+            f"the file is larger than {limit // 1_000_000 or limit} "
+            f"{'MB' if limit >= 1_000_000 else 'bytes'}; split it into smaller files"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidImport(
+            f"the file is not UTF-8 text (invalid byte at position {error.start}); "
+            "save it as UTF-8"
+        ) from None
+
+
+@sensitive_variables()
+def admit(entry: FileEntry, entries: list, skipped: list, failed: list) -> None:
+    """The value rules of create (validation.py), on the value as it will be stored: an empty
+    one is skipped, an oversized one fails its entry."""
+    try:
+        require_value(entry.value, category=category_for_key(entry.key))
+    except ValidationError:
+        skipped.append(Problem(entry.profile, entry.key, EMPTY_VALUE, entry.line))
+        return
+    try:
+        check_value(entry.value)
+    except ValidationError as error:
+        failed.append(Problem(entry.profile, entry.key, error.messages[0], entry.line))
+        return
+    entries.append(entry)

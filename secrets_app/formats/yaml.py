@@ -1,0 +1,284 @@
+"""The hardened reader of YAML secret files (Mage AI `io_config.yaml` shape, R6)."""
+
+import json
+import os
+import re
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from secrets_app.constants import SecretProfile
+from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, admit
+from secrets_app.validation import (
+    check_value,
+    key_message,
+    key_problems,
+)
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+MAX_DEPTH = 20  # io_config.yaml needs 3 or 4 levels (profile, key, a service-account JSON)
+MAX_ALIASES = 100
+MAX_ALIAS_EXPANSION = 100_000  # values that aliases add when expanded
+TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")  # no nesting: linear time on any input
+LITERAL_TAG = "!literal"  # exported values holding "{{": taken as written, never resolved
+ENV_VAR_TEMPLATE = re.compile(r"""^\s*env_var\(\s*(['"])([^'"]+)\1\s*\)\s*$""")
+
+
+
+def _check_events(text: str) -> None:
+    """Depth and alias limits, checked on the event stream before any tree is built."""
+    depth = aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InvalidImport(
+                        f"nesting is deeper than {MAX_DEPTH} levels "
+                        f"(line {event.start_mark.line + 1})"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise InvalidImport(
+                        f"more than {MAX_ALIASES} aliases (*references); expand them by hand"
+                    )
+    except yaml.YAMLError as error:
+        raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
+
+
+def _describe(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse alias bombs and self-referencing aliases: count nodes as if every alias were
+    expanded, without expanding anything."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # expanded, not yet sized: the current path from the root
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            open_nodes.discard(id(node))
+            total = 1 + sum(sizes[id(child)] for child in children)
+            # What aliases add on top of the nodes actually written: a big honest file
+            # is fine, a small file that expands to millions is not.
+            if total - len(sizes) > MAX_ALIAS_EXPANSION:
+                raise InvalidImport(
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} extra values "
+                    "(a 'billion laughs' file?)"
+                )
+            sizes[id(node)] = total
+        elif id(node) in open_nodes:
+            raise InvalidImport(
+                f"an alias refers to a value that contains it (line {_line(node)})"
+            )
+        else:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+@sensitive_variables()
+def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True):
+    """Entries, skipped and failed problems from an io_config.yaml-shaped document."""
+    _check_events(text)
+    loader = Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise InvalidImport("the file is empty")
+        if not isinstance(root, yaml.MappingNode):
+            kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+            raise InvalidImport(
+                f"the top level must be a mapping of profiles to KEY: value entries, not {kind}"
+            )
+        _check_expansion(root)
+        return _entries_from(root, profile, _Reader(loader, resolve_env_vars))
+    except yaml.YAMLError as error:
+        raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
+    finally:
+        loader.dispose()
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _pairs(reader, node: yaml.MappingNode):
+    """A mapping's (key, value) nodes as `yaml.safe_load` builds the mapping: one pair per key.
+
+    PyYAML's flatten_mapping expands `<<` merge keys (nested merges too) into a list ordered
+    so that the last pair of a key is the one that counts: merged pairs first, `<<: [*a, *b]`
+    as b's pairs then a's (the earlier mapping wins), then the keys written in the mapping
+    (they override merged ones, an explicit null too). PyYAML's dict keeps that last pair;
+    so does this, so a key is reported once, with the value that is really stored. A key
+    written twice is taken the same way (the last one), as Mage AI reads this file with PyYAML.
+    """
+    try:
+        reader.loader.flatten_mapping(node)
+    except yaml.YAMLError as error:
+        raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
+    last: dict = {}
+    for key, value in node.value:
+        # Keys are compared as the text reported for them; a non-scalar key is its own.
+        identity = key.value if isinstance(key, yaml.ScalarNode) else id(key)
+        last.pop(identity, None)  # reported where it was written last
+        last[identity] = (key, value)
+    return list(last.values())
+
+
+def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
+    pairs = [(key, value) for key, value in _pairs(reader, root) if not _is_version(key)]
+    sectioned = any(
+        isinstance(key, yaml.ScalarNode) and key.value in PROFILES
+        and (isinstance(value, yaml.MappingNode) or _is_null(value))
+        for key, value in pairs
+    )
+    if not sectioned:  # a flat file: one profile
+        return _section(only_profile or SecretProfile.DEFAULT, pairs, reader)
+
+    entries, skipped, failed = [], [], []
+    for key, value in pairs:
+        name = _scalar_text(key)
+        if only_profile and name != only_profile:
+            continue
+        if isinstance(value, yaml.MappingNode):
+            if name in PROFILES:
+                section = _section(name, _pairs(reader, value), reader)
+                entries += section[0]
+                skipped += section[1]
+                failed += section[2]
+            else:
+                reason = f"unknown profile '{name}': use one of {', '.join(PROFILES)}"
+                failed += [
+                    Problem(name, _scalar_text(entry_key), reason, _line(entry_key))
+                    for entry_key, _ in _pairs(reader, value)
+                ]
+        elif not (_is_null(value) and name in PROFILES):
+            failed.append(Problem(
+                "(top level)", name,
+                "this entry is outside any profile section; put it under default:, "
+                "development:, staging: or production:", _line(key),
+            ))
+    return entries, skipped, failed
+
+
+def _is_version(key: yaml.Node) -> bool:
+    return isinstance(key, yaml.ScalarNode) and key.value == "version"
+
+
+def _scalar_text(node: yaml.Node) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else "(not a name)"
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+@sensitive_variables()
+def _section(profile: str, pairs, reader):
+    entries, skipped, failed = [], [], []
+    for key_node, value_node in pairs:
+        key, line = _scalar_text(key_node), _line(key_node)
+        if key_problems(key):
+            nested = isinstance(value_node, yaml.MappingNode)
+            failed.append(Problem(profile, key, key_message(key, nested=nested), line))
+            continue
+        if _is_null(value_node):
+            skipped.append(Problem(profile, key, "the value is null", line))
+            continue
+        try:
+            value = reader.value_text(value_node)
+        except ValueError as error:  # reasons written for people, never quoting the value
+            failed.append(Problem(profile, key, str(error), line))
+            continue
+        except Exception:  # a tag or nested value no constructor accepts
+            failed.append(Problem(
+                profile, key, "the value cannot be read: an unknown tag or a malformed "
+                "nested value", line,
+            ))
+            continue
+        admit(FileEntry(profile, key, value, line), entries, skipped, failed)
+    return entries, skipped, failed
+
+
+class _Reader:
+    """Turns value nodes into stored text: scalars as written (5432 and 3.10 keep their
+    text), booleans as true/false, nested mappings and lists as JSON text. `{{ env_var('X') }}`
+    templates are resolved only when allowed; `!literal` values never are."""
+
+    def __init__(self, loader, resolve_env_vars: bool):
+        self.loader = loader
+        self.resolve_env_vars = resolve_env_vars
+
+    @sensitive_variables()
+    def value_text(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.ScalarNode):
+            _check_size(node.value)
+            if node.tag == LITERAL_TAG:
+                return node.value
+            if node.tag == "tag:yaml.org,2002:bool":
+                return "true" if self.loader.construct_object(node) else "false"
+            return self._templates(node.value)
+        nested = self._nested(self.loader.construct_object(node, deep=True))
+        text = json.dumps(nested, ensure_ascii=False, default=str)
+        _check_size(text)
+        return text
+
+    def _nested(self, value):
+        if isinstance(value, str):
+            return self._templates(value)
+        if isinstance(value, dict):
+            return {str(key): self._nested(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._nested(item) for item in value]
+        return value
+
+    @sensitive_variables()
+    def _templates(self, text: str) -> str:
+        if "{{" not in text:
+            return text
+
+        def substitute(match: re.Match) -> str:
+            env = ENV_VAR_TEMPLATE.match(match.group(1))
+            if env is None:
+                raise ValueError(
+                    "unsupported template: only {{ env_var('NAME') }} is resolved"
+                )
+            if not self.resolve_env_vars:
+                raise ValueError(
+                    "env_var templates are resolved only by `manage.py import_secrets`: an "
+                    "upload cannot read the server's environment"
+                )
+            name = env.group(2)
+            if name not in os.environ:
+                raise ValueError(f"environment variable {name} is not set (used by env_var)")
+            return os.environ[name]
+
+        return TEMPLATE.sub(substitute, text)
+
+
+def _check_size(value: str) -> None:
+    """The size rule early, before templates and nesting do any work on a huge value."""
+    try:
+        check_value(value)
+    except ValidationError as error:
+        raise ValueError(error.messages[0]) from None

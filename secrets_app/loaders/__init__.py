@@ -1,1 +1,0 @@
-"""Credential sources (R5), asked in order by `resolver.resolve(key, profile)`."""

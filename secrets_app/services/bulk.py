@@ -1,0 +1,283 @@
+"""Importing secrets from a YAML (Mage AI `io_config.yaml` shape) or dotenv file (R6).
+
+One parser and one upsert, used by `manage.py import_secrets`, the API and the console:
+
+    summary = import_file(data, user=request.user, profile=None, dry_run=False)
+
+Parsing is defensive: size, UTF-8, nesting depth and alias expansion are checked before
+anything is built, and a file that fails them raises `InvalidImport` ("Invalid YAML
+structure: <reason>") with nothing stored. Entries that are bad on their own (unknown profile,
+bad key name, unset `env_var`) are reported one by one while the rest imports. The upsert runs
+in one transaction with bulk queries, and writes versions and audit rows in bulk.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from audit_app import log
+from audit_app.context import current as current_context
+from audit_app.models import AuditAction, Channel
+from secrets_app.access.permissions import require_admin_or_operator
+from secrets_app.constants import SecretProfile, category_for_key
+from secrets_app.crypto import DecryptionError
+from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
+from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, read_text
+from secrets_app.formats.yaml import parse_yaml
+from secrets_app.list_counts import secrets_changed
+from secrets_app.models import Secret, SecretVersion
+from secrets_app.services.reveal import admit_reveal
+from secrets_app.validation import describe_name, skeleton_digest
+
+BATCH = 500
+IMPORT_TARGET = "import"  # the secret_name of a refused import's audit row
+IMPORT_RATE_LIMITED = (
+    "Rate limit reached: an import compares the file's values with the stored ones, so it "
+    "counts as a decrypt (SECRETS_DECRYPT_RATE). Try again in {seconds} s."
+)
+
+
+class ImportConflict(RuntimeError):
+    """Another change to the same secrets committed during the import; nothing was stored."""
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            **self.counts(),
+            "dry_run": self.dry_run,
+            "skipped_entries": [problem.__dict__ for problem in self.skipped],
+            "failures": [problem.__dict__ for problem in self.failed],
+        }
+
+    def __str__(self) -> str:
+        return ", ".join(f"{count} {name}" for name, count in self.counts().items())
+
+
+Progress = Callable[[int, int], None]
+
+
+@sensitive_variables()
+def import_file(
+    data,
+    *,
+    user,
+    profile: str | None = None,
+    dry_run: bool = False,
+    file_format: str = "auto",
+    filename: str = "",
+    progress: Progress | None = None,
+    resolve_env_vars: bool | None = None,
+) -> ImportSummary:
+    """Parse `data` (bytes, str or a binary stream) and upsert its entries.
+
+    `profile` limits a sectioned YAML file to one profile, and is where a flat file or a
+    dotenv file goes (default `default`). `file_format` is "yaml", "dotenv" or "auto".
+    `env_var` templates are resolved only on the command line unless `resolve_env_vars`
+    says otherwise: an uploaded file must not read the server's environment (its keys).
+    """
+    require_admin_or_operator(user)
+    if resolve_env_vars is None:
+        resolve_env_vars = current_context().channel == Channel.CLI
+    if profile is not None and profile not in PROFILES:
+        raise InvalidImport(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}")
+    text = read_text(data)
+    if file_format == "auto":
+        file_format = detect_format(filename, text)
+    if file_format == "dotenv":
+        entries, skipped, failed = last_line_wins(
+            *parse_dotenv(text, profile or SecretProfile.DEFAULT)
+        )
+    elif file_format == "yaml":
+        entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
+    else:
+        raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
+    summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
+    # Its "unchanged" answers whether a value is right, so every import costs one decrypt
+    # (R17.2). With the cache down a real import still runs (R17.19): only a dry run, which
+    # stores nothing and exists only to compare, needs the limit to be counted.
+    admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
+                 uncounted_ok=not dry_run)
+    _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
+    return summary
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+
+# --- dotenv -----------------------------------------------------------------------------
+
+
+# --- upsert -----------------------------------------------------------------------------
+
+
+@sensitive_variables()
+def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
+            profile: str | None = None) -> None:
+    # A key given twice in one profile: the last one wins, as in YAML itself.
+    latest = {(entry.key, entry.profile): entry for entry in entries}
+    total = len(latest)
+    try:
+        with transaction.atomic():
+            # One writer at a time: concurrent imports serialize instead of colliding.
+            log.lock_chain()
+            existing = _existing_secrets(latest)
+            _refuse_look_alikes(latest, existing, summary)
+            total = len(latest)
+            to_create, to_update = [], []
+            for done, (identity, entry) in enumerate(latest.items(), start=1):
+                secret = existing.get(identity)
+                if secret is None:
+                    to_create.append(entry)
+                elif _same_value(secret, entry.value):
+                    summary.unchanged += 1
+                else:
+                    secret.value = entry.value
+                    to_update.append(secret)
+                if progress and (done % BATCH == 0 or done == total):
+                    progress(done, total)
+            summary.created, summary.updated = len(to_create), len(to_update)
+            if dry_run or not (to_create or to_update):
+                # Compared, nothing stored: still one row saying who asked and what it was
+                # told, since "unchanged" answers whether a value was right (R17.2).
+                log.record(
+                    AuditAction.IMPORT, user=user, secret_profile=profile or "",
+                    detail={**summary.counts(), "dry_run": dry_run, "profile": profile or "all"},
+                )
+                return
+            _write(to_create, to_update, summary, user, profile)
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not _is_lock_conflict(error):
+            raise
+        raise ImportConflict(
+            "Another change to these secrets was saved while the import ran; nothing was "
+            "imported. Run the import again."
+        ) from None
+
+
+def _refuse_look_alikes(latest: dict, existing: dict, summary: ImportSummary) -> None:
+    """A new entry whose name looks like another secret's in its profile (R17.11), stored or
+    earlier in this file, fails with a reason naming that secret; the rest imports."""
+    new = [identity for identity in latest if identity not in existing]
+    taken: dict[tuple[str, str], str] = {}  # (profile, skeleton digest) -> name
+    by_profile: dict[str, list[str]] = {}
+    for name, profile in new:
+        by_profile.setdefault(profile, []).append(skeleton_digest(name))
+    for profile, digests in by_profile.items():
+        for start in range(0, len(digests), BATCH):
+            rows = Secret.objects.filter(profile=profile,
+                                         name_skeleton__in=digests[start:start + BATCH])
+            for name, digest in rows.values_list("name", "name_skeleton"):
+                taken[(profile, digest)] = name
+    for identity in new:
+        name, profile = identity
+        digest = skeleton_digest(name)
+        other = taken.setdefault((profile, digest), name)
+        if other != name:
+            entry = latest.pop(identity)
+            summary.failed.append(Problem(
+                profile, name, "a secret with a look-alike name already exists in this "
+                f"profile: {describe_name(other)}; rename one of them", entry.line,
+            ))
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    """PostgreSQL's deadlock or serialization failure: retrying is the cure."""
+    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"}
+
+
+def _existing_secrets(latest: dict) -> dict:
+    existing = {}
+    by_profile: dict[str, list[str]] = {}
+    for key, profile in latest:
+        by_profile.setdefault(profile, []).append(key)
+    for profile, names in by_profile.items():
+        for start in range(0, len(names), BATCH):
+            rows = Secret.objects.filter(profile=profile, name__in=names[start:start + BATCH])
+            for secret in rows.only("id", "name", "profile", "value"):
+                existing[(secret.name, secret.profile)] = secret
+    return existing
+
+
+@sensitive_variables()
+def _same_value(secret: Secret, value: str) -> bool:
+    try:
+        return secret.value.reveal() == value
+    except DecryptionError:
+        return False  # unreadable under the current keys: the import replaces it
+
+
+def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
+           profile: str | None) -> None:
+    now = timezone.now()
+    created = [
+        Secret(
+            name=entry.key, key=entry.key, value=entry.value,
+            category=category_for_key(entry.key), profile=entry.profile,
+            created_at=now, updated_at=now, created_by=user, updated_by=user,
+        )
+        for entry in to_create
+    ]
+    Secret.objects.bulk_create(created, batch_size=BATCH)
+    for secret in to_update:
+        secret.updated_at, secret.updated_by = now, user
+    Secret.objects.bulk_update(
+        to_update, ["value", "updated_at", "updated_by"], batch_size=BATCH
+    )
+
+    latest_version = {}
+    ids = [secret.pk for secret in to_update]
+    for start in range(0, len(ids), BATCH):
+        rows = (
+            SecretVersion.objects.filter(secret_id__in=ids[start:start + BATCH])
+            .values("secret_id").annotate(latest=Max("number"))
+        )
+        latest_version.update({row["secret_id"]: row["latest"] for row in rows})
+    versions = [
+        SecretVersion(secret=secret, number=1, value=secret.value, created_by=user,
+                      created_at=now)
+        for secret in created
+    ] + [
+        SecretVersion(secret=secret, number=latest_version.get(secret.pk, 0) + 1,
+                      value=secret.value, created_by=user, created_at=now)
+        for secret in to_update
+    ]
+    SecretVersion.objects.bulk_create(versions, batch_size=BATCH)
+
+    audit = [
+        log.Entry(AuditAction.CREATE, secret_id=secret.pk, secret_name=secret.name,
+                  secret_profile=secret.profile, detail={"via": "import"}, user=user)
+        for secret in created
+    ] + [
+        log.Entry(AuditAction.UPDATE, secret_id=secret.pk, secret_name=secret.name,
+                  secret_profile=secret.profile, detail={"via": "import", "changed": ["value"]},
+                  user=user)
+        for secret in to_update
+    ]
+    audit.append(log.Entry(
+        AuditAction.IMPORT, user=user, secret_profile=profile or "",
+        detail={**summary.counts(), "dry_run": False, "profile": profile or "all"},
+    ))
+    log.record_many(audit)
+    secrets_changed()

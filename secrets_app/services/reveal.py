@@ -1,0 +1,214 @@
+"""Every way plaintext leaves the store: the decrypt gate (admins only, R2.2; the R10.3
+budget; refusals audited, R2.5) and the reveals behind it (one secret, an SSH tunnel,
+exports and `run_with_secrets`, a resolved credential)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from audit_app import log
+from audit_app.context import current as current_context
+from audit_app.models import AuditAction, Channel
+from secrets_app.access import ratelimit
+from secrets_app.access.permissions import AdminRequired, is_secrets_admin
+from secrets_app.constants import SecretProfile
+from secrets_app.crypto import DecryptionError
+from secrets_app.models import Secret, SSHTunnel
+from secrets_app.shared_cache import CACHE_ERRORS, CacheUnavailable
+from secrets_app.sources.chain import check_profile, resolve_ssh_tunnel
+
+DECRYPT_FAILED = "Failed to decrypt secret"
+
+
+RATE_LIMITED = "Rate limit exceeded. Try again later."
+
+
+class DecryptFailed(Exception):
+    """The stored value cannot be decrypted with the configured keys (audited)."""
+
+    def __init__(self, message: str = DECRYPT_FAILED):
+        super().__init__(message)
+
+
+class RateLimited(Exception):
+    """Too many decrypts (R10.3, R10.4); retry_after says when the window ends."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(RATE_LIMITED)
+
+
+def _admit_decrypt(user, target: dict, *, uncounted_ok: bool = False) -> None:
+    """The gate in front of every decrypt: admins only (R2.2), within the rate limit (R10.3).
+    A refused attempt is audited (R2.5) and commits before the refusal is raised. When the
+    shared cache that counts the limit cannot be reached, the decrypt is refused rather than
+    let through uncounted (fail closed, R17.19), unless the caller is a write that must go on
+    without the cache (`uncounted_ok`: a real import)."""
+    reason = None
+    retry_after = 0
+    if not is_secrets_admin(user):
+        reason = "not an admin"
+    else:
+        try:
+            usage = ratelimit.hit("decrypt", user.pk)
+        except CACHE_ERRORS:
+            if uncounted_ok:
+                return
+            reason = "cache unavailable"
+        else:
+            if not usage.allowed:
+                reason, retry_after = "rate limited", usage.retry_after
+    if reason is None:
+        return
+    with transaction.atomic():
+        log.record(
+            AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
+            allowed=False, detail={"reason": reason}, **target,
+        )
+    if retry_after:
+        raise RateLimited(retry_after)
+    if reason == "cache unavailable":
+        raise CacheUnavailable("Decrypting")
+    raise AdminRequired()
+
+
+def admit_reveal(user, target: dict, *, uncounted_ok: bool = False) -> None:
+    """The gate for plaintext used in bulk or compared (exports, run_with_secrets, resolve
+    --reveal, every import, R17.2): the operator at the command line (no --as) holds the
+    keys already and is not limited; a user passes the decrypt gate once per call: admins only,
+    one decrypt of the R10.3 budget, a refusal audited, refused when the cache cannot count it
+    (R17.19)."""
+    if user is None and current_context().channel == Channel.CLI:
+        return
+    _admit_decrypt(user, target, uncounted_ok=uncounted_ok)
+
+
+@sensitive_variables()
+def decrypt_secret(secret: Secret, user) -> str:
+    """The plaintext, for admins only (R2.1, R2.2) and within the rate limit (R10.3). Every
+    attempt is audited (R2.5); the value is returned only once its audit row is written.
+    Call it outside any outer transaction: a refusal's audit row commits before the error is
+    raised, and an enclosing atomic block would roll it back."""
+    return decrypt_with_tunnel(secret, user)["value"]
+
+
+@sensitive_variables()
+def decrypt_with_tunnel(secret: Secret, user) -> dict:
+    """The decrypt answer (R8.6): the value and, for SSH secrets, the tunnel with its
+    password and private key (R7.3). One gate; everything is opened before the one audit
+    row, which says how it went."""
+    target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
+    _admit_decrypt(user, target)
+    try:  # loaded with the secret when the caller asked for it (select_related)
+        tunnel = secret.ssh_tunnel
+    except SSHTunnel.DoesNotExist:
+        tunnel = None
+    try:
+        answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
+                  "profile": secret.profile, "value": secret.value.reveal()}
+        if tunnel is not None:
+            answer["ssh_tunnel"] = {
+                "host": tunnel.host, "port": tunnel.port, "username": tunnel.username,
+                "password": tunnel.password.reveal() if tunnel.password else None,
+                "private_key": tunnel.private_key.reveal() if tunnel.private_key else None,
+            }
+    except DecryptionError:
+        with transaction.atomic():
+            log.record(
+                AuditAction.DECRYPT, user=user,
+                detail={"outcome": "failed", "reason": "no configured key opens the value"},
+                **target,
+            )
+        raise DecryptFailed() from None
+    log.record(AuditAction.DECRYPT, user=user, **target)  # its own transaction, committed
+    return answer
+
+
+@sensitive_variables()
+def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | None:
+    """A whole decrypted tunnel config for a connector (R7.3), behind the decrypt gate, which
+    runs before anything is read. None when the profile has no tunnel (audited too)."""
+    target = {"secret_name": name or "SSH tunnel", "secret_profile": str(profile)[:32]}
+    _admit_decrypt(user, target)
+    try:
+        check_profile(profile)
+    except ValueError as error:
+        raise ValidationError({"profile": str(error)}) from None
+    try:
+        tunnel = resolve_ssh_tunnel(profile, name)
+        revealed = tunnel.revealed() if tunnel else None
+    except ValueError as error:  # SSH_PORT not a number; the message holds no value
+        raise ValidationError({"ssh": str(error)}) from None
+    except DecryptionError:
+        raise DecryptFailed() from None
+    with transaction.atomic():
+        log.record(
+            AuditAction.DECRYPT, user=user,
+            detail={"via": "ssh_tunnel", "outcome": "found" if tunnel else "no tunnel",
+                    **({"source": tunnel.source} if tunnel else {})},
+            secret_name=tunnel.secret_name if tunnel and tunnel.secret_name else target[
+                "secret_name"],
+            secret_profile=profile,
+        )
+    return revealed
+
+
+def profile_secrets(profile: str) -> list[Secret]:
+    """A profile's secrets, one per key, as a program would see them: the profile's own, then
+    `default`'s for keys the profile lacks (R5.5). Several secrets with one key: the one named
+    like the key wins, then the most recently changed (the database loader's rule)."""
+    candidates = Secret.objects.filter(profile__in={profile, SecretProfile.DEFAULT})
+    chosen: dict[str, Secret] = {}
+    ranked = sorted(
+        candidates,
+        key=lambda s: (s.profile != profile, s.name != s.key, -s.updated_at.timestamp()),
+    )
+    for secret in ranked:
+        chosen.setdefault(secret.key, secret)
+    return sorted(chosen.values(), key=lambda s: s.key)
+
+
+@sensitive_variables()
+def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
+    """secret id -> plaintext, for exports and `run_with_secrets`, audited as one decrypt per
+    secret (R16). Nothing is returned unless every value opens and every audit row is
+    written. For a user the call is one attempt against the R10.3 budget."""
+    profiles = sorted({secret.profile for secret in secrets})
+    admit_reveal(user, {"secret_name": via,
+                         "secret_profile": profiles[0] if len(profiles) == 1 else ""})
+    values = {}
+    for secret in secrets:
+        try:
+            values[secret.pk] = secret.value.reveal()
+        except DecryptionError:
+            raise DecryptFailed(
+                f"{DECRYPT_FAILED}: {secret.name} ({secret.profile}) cannot be opened with the "
+                "configured keys"
+            ) from None
+    with transaction.atomic():
+        log.record_many([
+            log.Entry(AuditAction.DECRYPT, secret_id=secret.pk, secret_name=secret.name,
+                      secret_profile=secret.profile, detail={"via": via}, user=user)
+            for secret in secrets
+        ])
+    return values
+
+
+@sensitive_variables()
+def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> str:
+    """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal); when the
+    database answered, the row names that secret. For a user the call is one attempt
+    against the R10.3 budget."""
+    admit_reveal(user, {"secret_name": resolution.key,
+                         "secret_profile": str(resolution.profile)[:32]})
+    plaintext = resolution.value.reveal()
+    secret = resolution.origin if isinstance(resolution.origin, Secret) else None
+    with transaction.atomic():
+        log.record(
+            AuditAction.DECRYPT, user=user,
+            secret_id=secret.pk if secret else None,
+            secret_name=secret.name if secret else resolution.key,
+            secret_profile=secret.profile if secret else resolution.profile,
+            detail={"via": via, "source": resolution.source, "key": resolution.key},
+        )
+    return plaintext
