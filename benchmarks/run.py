@@ -259,8 +259,8 @@ def bench_rotation() -> dict:
         wipe()
         populate(size, token=under_a)
 
-    both = {"SECRETS_ENCRYPTION_KEY_SINGLE": None,
-            "SECRETS_ENCRYPTION_KEYS_RAW": f"{KEY_B},{KEY_A}"}
+    both = {"SECRETS_ENCRYPTION_KEY": None,
+            "SECRETS_ENCRYPTION_KEYS": f"{KEY_B},{KEY_A}"}
     with override_settings(**both), open(os.devnull, "w") as quiet:
         for size in (10_000, LARGE):
             reset(size)

@@ -257,8 +257,8 @@ LOGGING = {
 # --- Kozmo Secrets ---
 # SECRETS_ENCRYPTION_KEYS (comma-separated, first encrypts) wins over SECRETS_ENCRYPTION_KEY.
 # The name of the variable used travels along so start-up errors can name it.
-SECRETS_ENCRYPTION_KEY_SINGLE = os.environ.get("SECRETS_ENCRYPTION_KEY")
-SECRETS_ENCRYPTION_KEYS_RAW = os.environ.get("SECRETS_ENCRYPTION_KEYS")
+SECRETS_ENCRYPTION_KEY = os.environ.get("SECRETS_ENCRYPTION_KEY")
+SECRETS_ENCRYPTION_KEYS = os.environ.get("SECRETS_ENCRYPTION_KEYS")
 SECRETS_DECRYPT_RATE = env_str("SECRETS_DECRYPT_RATE", "10/m")
 SECRETS_LOGIN_RATE_PER_USER = env_str("SECRETS_LOGIN_RATE_PER_USER", "5/15m")
 SECRETS_LOGIN_RATE_PER_IP = env_str("SECRETS_LOGIN_RATE_PER_IP", "20/15m")

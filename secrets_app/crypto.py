@@ -138,8 +138,8 @@ class EncryptionService:
 
 def configured_keys() -> tuple[list[str], str]:
     """The keys from settings and the name of the variable they came from."""
-    many = settings.SECRETS_ENCRYPTION_KEYS_RAW
-    single = settings.SECRETS_ENCRYPTION_KEY_SINGLE
+    many = settings.SECRETS_ENCRYPTION_KEYS
+    single = settings.SECRETS_ENCRYPTION_KEY
     if many is not None and many.strip():
         keys = [key.strip() for key in many.split(",")]
         if any(not key for key in keys):

@@ -97,8 +97,8 @@ def use_keys(settings):
     from secrets_app.crypto import get_encryption_service
 
     def switch(*keys: str) -> None:
-        settings.SECRETS_ENCRYPTION_KEY_SINGLE = None
-        settings.SECRETS_ENCRYPTION_KEYS_RAW = ",".join(keys)
+        settings.SECRETS_ENCRYPTION_KEY = None
+        settings.SECRETS_ENCRYPTION_KEYS = ",".join(keys)
         get_encryption_service().key_check_passed = True
 
     return switch

@@ -70,20 +70,20 @@ def test_unknown_token_raises_decryption_error():
 
 
 def test_keys_list_wins_and_single_key_must_be_among_them(settings):
-    settings.SECRETS_ENCRYPTION_KEYS_RAW = f"{KEY_B},{KEY_A}"
-    settings.SECRETS_ENCRYPTION_KEY_SINGLE = KEY_A
+    settings.SECRETS_ENCRYPTION_KEYS = f"{KEY_B},{KEY_A}"
+    settings.SECRETS_ENCRYPTION_KEY = KEY_A
     assert configured_keys() == ([KEY_B, KEY_A], "SECRETS_ENCRYPTION_KEYS")
-    settings.SECRETS_ENCRYPTION_KEY_SINGLE = "c" * 40
+    settings.SECRETS_ENCRYPTION_KEY = "c" * 40
     with pytest.raises(ImproperlyConfigured, match="Set only one"):
         configured_keys()
-    settings.SECRETS_ENCRYPTION_KEY_SINGLE = "short"
+    settings.SECRETS_ENCRYPTION_KEY = "short"
     with pytest.raises(ImproperlyConfigured, match="at least 32"):
         configured_keys()
 
 
 def test_empty_entry_in_keys_list_is_malformed(settings):
-    settings.SECRETS_ENCRYPTION_KEYS_RAW = f"{KEY_B},,{KEY_A}"
-    settings.SECRETS_ENCRYPTION_KEY_SINGLE = None
+    settings.SECRETS_ENCRYPTION_KEYS = f"{KEY_B},,{KEY_A}"
+    settings.SECRETS_ENCRYPTION_KEY = None
     with pytest.raises(ImproperlyConfigured, match="empty key"):
         configured_keys()
 

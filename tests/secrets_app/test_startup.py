@@ -306,8 +306,8 @@ def fresh_process_key(settings):
     """The installation's service as a new process builds it: its key check has not run."""
     from secrets_app.crypto import get_encryption_service
 
-    settings.SECRETS_ENCRYPTION_KEYS_RAW = None
-    settings.SECRETS_ENCRYPTION_KEY_SINGLE = KEY_B
+    settings.SECRETS_ENCRYPTION_KEYS = None
+    settings.SECRETS_ENCRYPTION_KEY = KEY_B
     service = get_encryption_service()
     assert not service.key_check_passed
     return service
