@@ -5,10 +5,10 @@ import secrets
 
 from django.contrib.auth import get_user_model
 
-from secrets_app.management.commands._options import AuditedCommand
+from secrets_app.management.secrets_command import SecretsCommand
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = "Create the first admin user with a random password (only if no user exists)."
 
     def add_arguments(self, parser):

@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from secrets_app.access.tokens import MAX_LIFETIME_DAYS, create_token
-from secrets_app.management.commands._options import AuditedCommand
+from secrets_app.management.secrets_command import SecretsCommand
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = (
         "Create an API token for USER and print its key once (only a hash is stored). Use it "
         "as `Authorization: Token <key>`. Users can also make and revoke their own tokens "

@@ -6,17 +6,12 @@ from django.core.management.base import CommandError
 
 from secrets_app.constants import KEY_PATTERN, SecretProfile
 from secrets_app.formats.export import FORMATS, to_dotenv, to_yaml
-from secrets_app.management.commands._options import (
-    AuditedCommand,
-    acting_user,
-    add_as_option,
-    add_profile_option,
-)
+from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.models import Secret
 from secrets_app.services.reveal import DecryptFailed, reveal_secrets
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = (
         "Write secrets in PLAINTEXT as an io_config.yaml-shaped YAML file or a .env file, "
         "entries named by secret name, which import_secrets reads back unchanged. Secrets "
@@ -26,7 +21,7 @@ class Command(AuditedCommand):
     )
 
     def add_arguments(self, parser):
-        add_profile_option(
+        self.add_profile_option(
             parser,
             "Export only this profile. YAML without --profile exports every profile; dotenv "
             "exports one (default: default).",
@@ -40,10 +35,10 @@ class Command(AuditedCommand):
             "--output", metavar="FILE",
             help="Write to FILE (created with mode 600) instead of standard output.",
         )
-        add_as_option(parser)
+        self.add_as_option(parser)
 
     def handle(self, *args, profile, file_format, output, as_user, **options):
-        user = acting_user(as_user)
+        user = self.acting_user(as_user)
         if file_format == "dotenv" and not profile:
             profile = SecretProfile.DEFAULT
         secrets = Secret.objects.order_by("profile", "name")

@@ -5,10 +5,10 @@ this class serves `call_command` and the command list.
 """
 
 from secrets_app.crypto import generate_key
-from secrets_app.management.commands._options import AuditedCommand
+from secrets_app.management.secrets_command import SecretsCommand
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = "Print a new random encryption key (Fernet format, 44 characters)."
 
     def handle(self, *args, **options):

@@ -5,17 +5,12 @@ import sys
 from django.core.management.base import CommandError
 
 from secrets_app.formats.entries import InvalidImport
-from secrets_app.management.commands._options import (
-    AuditedCommand,
-    acting_user,
-    add_as_option,
-    add_profile_option,
-)
+from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.bulk import IMPORT_RATE_LIMITED, ImportConflict, import_file
 from secrets_app.services.reveal import RateLimited
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = (
         "Import secrets from a YAML file shaped like Mage AI's io_config.yaml (top-level keys "
         "are profiles, each holding KEY: value entries) or from a .env file. An existing "
@@ -27,7 +22,7 @@ class Command(AuditedCommand):
         parser.add_argument(
             "file", metavar="FILE", help="The file to import; - reads standard input."
         )
-        add_profile_option(
+        self.add_profile_option(
             parser,
             "Import only this profile's section of a YAML file; for a flat YAML file or a "
             ".env file, the profile its entries go to (default: default).",
@@ -41,10 +36,10 @@ class Command(AuditedCommand):
             "--dry-run", action="store_true",
             help="Check the file and show what would change, without storing anything.",
         )
-        add_as_option(parser)
+        self.add_as_option(parser)
 
     def handle(self, *args, file, profile, file_format, dry_run, as_user, **options):
-        user = acting_user(as_user)
+        user = self.acting_user(as_user)
         progress = self._progress_bar if self.stdout.isatty() else None
         try:
             if file == "-":

@@ -2,17 +2,12 @@
 
 from django.core.management.base import CommandError
 
-from secrets_app.management.commands._options import (
-    AuditedCommand,
-    acting_user,
-    add_as_option,
-    add_profile_option,
-)
+from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.reveal import reveal_resolution
 from secrets_app.sources.chain import not_found_message, resolve
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = (
         "Show which source answers for KEY in a profile, asking in order: database -> "
         "environment -> config_file (when SECRETS_CONFIG_FILE is set) -> aws (when "
@@ -23,12 +18,12 @@ class Command(AuditedCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("key", metavar="KEY", help="A ConfigKey or any UPPER_SNAKE name.")
-        add_profile_option(parser, "The profile to resolve for (default: default).")
+        self.add_profile_option(parser, "The profile to resolve for (default: default).")
         parser.add_argument("--reveal", action="store_true", help="Also print the value.")
-        add_as_option(parser)
+        self.add_as_option(parser)
 
     def handle(self, *args, key, profile, reveal, as_user, **options):
-        user = acting_user(as_user)
+        user = self.acting_user(as_user)
         try:
             resolution = resolve(key, profile)
         except ValueError as error:

@@ -12,7 +12,7 @@ from audit_app import log
 from audit_app.models import AuditAction
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
-from secrets_app.management.commands._options import AuditedCommand
+from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.models import KeyCheck, Secret, SecretVersion, SSHTunnel
 
 # Every encrypted column in the database: (model, its encrypted fields).
@@ -23,7 +23,7 @@ ENCRYPTED_COLUMNS = [
 ]
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = "Re-encrypt every stored value under the first key of SECRETS_ENCRYPTION_KEYS."
 
     def add_arguments(self, parser):

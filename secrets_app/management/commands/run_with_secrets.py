@@ -8,16 +8,11 @@ import sys
 from django.core.management.base import CommandError
 
 from secrets_app.child_env import child_environment
-from secrets_app.management.commands._options import (
-    AuditedCommand,
-    acting_user,
-    add_as_option,
-    add_profile_option,
-)
+from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.reveal import DecryptFailed, profile_secrets, reveal_secrets
 
 
-class Command(AuditedCommand):
+class Command(SecretsCommand):
     help = (
         "Run CMD with the profile's secrets added to its environment, one variable per key "
         "(the profile's own, plus default's for keys it lacks; they replace variables of the "
@@ -28,8 +23,8 @@ class Command(AuditedCommand):
     )
 
     def add_arguments(self, parser):
-        add_profile_option(parser, "Whose secrets to pass (default: default).")
-        add_as_option(parser)
+        self.add_profile_option(parser, "Whose secrets to pass (default: default).")
+        self.add_as_option(parser)
         parser.add_argument(
             "command", nargs=argparse.REMAINDER, metavar="CMD ARGS",
             help="The program and its arguments, after --.",
@@ -40,7 +35,7 @@ class Command(AuditedCommand):
             command = command[1:]
         if not command:
             raise CommandError("Give the command to run after --, e.g. run_with_secrets -- env")
-        user = acting_user(as_user)
+        user = self.acting_user(as_user)
         try:
             secrets = profile_secrets(profile)
             plaintexts = reveal_secrets(secrets, user, via="run_with_secrets")

@@ -1,0 +1,60 @@
+"""The base of every secrets_app command: an AuditedCommand (escaped output, audit channel
+`cli`) whose refusals end with a message, with the options the commands share."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from kozmo_secrets.audited_command import AuditedCommand
+from secrets_app.access.permissions import is_secrets_admin
+from secrets_app.constants import SecretProfile
+from secrets_app.keycheck import KeyCheckFailed
+from secrets_app.services.reveal import RateLimited
+from secrets_app.shared_cache import CacheUnavailable
+
+
+class SecretsCommand(AuditedCommand):
+    """A decrypt made for a user (--as) that the R10.3 limit refuses, or that cannot be counted
+    because the shared cache is down (R17.19), and keys that may not be used (R17.21: they do
+    not open what is stored) end with a message rather than a traceback."""
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except (CacheUnavailable, KeyCheckFailed) as error:
+            raise CommandError(str(error)) from None
+        except RateLimited as error:
+            raise CommandError(
+                f"{error} The decrypt limit (SECRETS_DECRYPT_RATE) allows the next one in "
+                f"{error.retry_after} s."
+            ) from None
+
+    @staticmethod
+    def add_profile_option(parser, help_text: str, default=SecretProfile.DEFAULT) -> None:
+        parser.add_argument(
+            "--profile", choices=SecretProfile.values, default=default, metavar="PROFILE",
+            help=f"{help_text} One of: {', '.join(SecretProfile.values)}.",
+        )
+
+    @staticmethod
+    def add_as_option(parser) -> None:
+        parser.add_argument(
+            "--as", dest="as_user", metavar="USER",
+            help="Record USER (a secrets admin) as the one acting, in created_by and the audit "
+                 "log. Without it the audit log records the command line and your OS account.",
+        )
+
+    @staticmethod
+    def acting_user(username: str | None):
+        if not username:
+            return None
+        User = get_user_model()
+        try:
+            user = User.objects.get(**{User.USERNAME_FIELD: username})
+        except User.DoesNotExist:
+            raise CommandError(f"No user named '{username}'.") from None
+        if not is_secrets_admin(user):
+            raise CommandError(
+                f"'{username}' is not a secrets admin (superuser, or member of the group "
+                "'Secrets administrators')."
+            )
+        return user
