@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit_app import log
 from audit_app.models import AuditAction
-from secrets_app.models import ApiToken
+from secrets_app.access.models import ApiToken
 
 KEY_PREFIX = "kzs_"
 MAX_LIFETIME_DAYS = 3650
