@@ -1,8 +1,10 @@
 """Django admin: a read-only window on secrets (values masked). Changes go through the
-console and the API, which keep versions and enforce the admin rule."""
+console and the API, which keep versions and enforce the admin rule. API tokens (list and
+revoke): access/admin.py."""
 
 from django.contrib import admin
 
+from secrets_app.access import admin as token_admin  # noqa: F401 - registers ApiTokenAdmin
 from secrets_app.constants import MASK
 from secrets_app.models import Secret, SecretVersion
 

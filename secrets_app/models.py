@@ -1,4 +1,4 @@
-"""The domain: secrets, their SSH tunnel data and their version history."""
+"""The domain: secrets, their SSH tunnel data and their version history (API tokens: access/)."""
 
 import uuid
 
@@ -7,6 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+# ApiToken lives in access/models.py; imported here so Django registers it in this app (same
+# table, no migration) and old imports keep working.
+from secrets_app.access.models import ApiToken  # noqa: F401
 from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name
@@ -140,38 +143,6 @@ class SecretVersion(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.number}"
-
-
-class ApiToken(models.Model):
-    """An API token (R14). Only a SHA-256 digest of the key is stored: a leaked database does
-    not hand out API access. The key itself is shown once, when it is created."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    name = models.CharField(max_length=100)
-    # The key's first characters, shown in lists so people can tell their tokens apart.
-    prefix = models.CharField(max_length=16)
-    # Authentication looks tokens up by this unique index: WHERE digest = ?.
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            # "My tokens, newest first" on the Settings page and GET /tokens.
-            models.Index(fields=["user", "-created_at"], name="token_user_newest"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    def is_usable(self, at=None) -> bool:
-        at = at or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
 
 
 class KeyCheck(models.Model):

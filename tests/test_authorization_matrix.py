@@ -12,8 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit_app.models import AuditLog
+from secrets_app.access.models import ApiToken
 from secrets_app.access.tokens import create_token
-from secrets_app.models import ApiToken, Secret, SecretVersion
+from secrets_app.models import Secret, SecretVersion
 from secrets_app.services.secrets import create_secret, update_secret
 
 pytestmark = pytest.mark.django_db

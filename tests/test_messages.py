@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from secrets_app.models import ApiToken, Secret
+from secrets_app.access.models import ApiToken
+from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db

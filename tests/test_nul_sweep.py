@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from secrets_app.access.models import ApiToken
 from secrets_app.access.tokens import create_token
-from secrets_app.models import ApiToken, Secret
+from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit_app import log
 from audit_app.models import AuditAction
-from secrets_app.models import ApiToken
+from secrets_app.access.models import ApiToken
 
 KEY_PREFIX = "kzs_"
 MAX_LIFETIME_DAYS = 3650
@@ -76,14 +76,17 @@ def authenticate_key(key: str) -> ApiToken | None:
 
 
 def revoke_token(token: ApiToken, user) -> None:
-    """Revoke one of the user's own tokens (idempotent)."""
+    """`user` revokes the token: their own (API, console), or anyone's (Django admin, whose
+    audit row then names the owner too). Idempotent."""
     if token.revoked_at is not None:
         return
+    detail = {"token": token.prefix, "name": token.name}
+    if token.user_id != getattr(user, "pk", None):
+        detail["owner"] = token.user.get_username()
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        log.record(AuditAction.TOKEN_REVOKE, user=user,
-                   detail={"token": token.prefix, "name": token.name})
+        log.record(AuditAction.TOKEN_REVOKE, user=user, detail=detail)
 
 
 def revoke_all_tokens(user, reason: str) -> int:

@@ -5,8 +5,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit_app.models import AuditLog
+from secrets_app.access.models import ApiToken
 from secrets_app.constants import MASK, SecretCategory, SecretProfile
-from secrets_app.models import ApiToken, SecretVersion
+from secrets_app.models import SecretVersion
 from secrets_app.services.bulk import ImportSummary
 from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
 

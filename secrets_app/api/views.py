@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from audit_app.filters import AuditFilter
 from audit_app.models import AuditLog
 from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
+from secrets_app.access.models import ApiToken
 from secrets_app.access.tokens import create_token, revoke_token
 from secrets_app.api import schema  # noqa: F401 - registers the token auth scheme
 from secrets_app.api import serializers as s
@@ -24,7 +25,7 @@ from secrets_app.api.parsers import MultiPartParser, RawFileParser
 from secrets_app.api.permissions import IsSecretsAdmin
 from secrets_app.constants import SecretProfile
 from secrets_app.filters import SecretFilter
-from secrets_app.models import ApiToken, Secret
+from secrets_app.models import Secret
 from secrets_app.services.bulk import import_file
 from secrets_app.services.reveal import decrypt_with_tunnel, reveal_ssh_tunnel
 from secrets_app.services.secrets import delete_secret, restore_version
@@ -233,7 +234,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
+        return ApiToken.objects.of_user(self.request.user)
 
     @extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)})
     def list(self, request, *args, **kwargs):

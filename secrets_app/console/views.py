@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from secrets_app.access.models import ApiToken
 from secrets_app.access.permissions import is_secrets_admin
 from secrets_app.access.tokens import create_token, revoke_token
 from secrets_app.console.forms import ImportForm, SecretForm, TokenForm
@@ -26,7 +27,7 @@ from secrets_app.filters import SecretFilter
 from secrets_app.formats.entries import InvalidImport
 from secrets_app.keycheck import KeyCheckFailed
 from secrets_app.list_counts import CachedCountPaginator
-from secrets_app.models import ApiToken, Secret
+from secrets_app.models import Secret
 from secrets_app.services.bulk import IMPORT_RATE_LIMITED, ImportConflict, import_file
 from secrets_app.services.reveal import DecryptFailed, RateLimited, decrypt_secret
 from secrets_app.services.secrets import (
@@ -272,7 +273,7 @@ def settings_page(request):
                 context["form"] = form
         else:
             context["form"] = form
-    context["tokens"] = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    context["tokens"] = ApiToken.objects.of_user(request.user)
     partial = request.htmx and not request.htmx.history_restore_request
     template = "settings/settings.html#tokens" if partial else "settings/settings.html"
     response = render(request, template, context)
@@ -285,6 +286,6 @@ def settings_page(request):
 @require_POST
 def token_revoke(request, pk):
     revoke_token(get_object_or_404(ApiToken, pk=pk, user=request.user), request.user)
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    tokens = ApiToken.objects.of_user(request.user)
     return render(request, "settings/settings.html#tokens",
                   {"tokens": tokens, "form": TokenForm()})

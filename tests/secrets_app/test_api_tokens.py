@@ -15,8 +15,8 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from audit_app.models import AuditLog
+from secrets_app.access.models import ApiToken
 from secrets_app.access.tokens import create_token, digest_of, revoke_token
-from secrets_app.models import ApiToken
 from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db

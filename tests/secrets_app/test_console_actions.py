@@ -7,8 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit_app.models import AuditLog
+from secrets_app.access.models import ApiToken
 from secrets_app.constants import CONFIG_KEY_GROUPS
-from secrets_app.models import ApiToken, Secret
+from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret, update_secret
 
 pytestmark = pytest.mark.django_db
