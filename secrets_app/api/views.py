@@ -112,7 +112,8 @@ class SecretViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def decrypt(self, request, pk=None):
         secret = self.get_object()
-        return Response(decrypt_with_tunnel(secret, request.user), headers=NO_STORE)
+        revealed = decrypt_with_tunnel(secret, request.user)
+        return Response(s.DecryptedSecretSerializer(revealed).data, headers=NO_STORE)
 
     @extend_schema(responses={200: s.ProfileCountSerializer(many=True), **errors(401)})
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
