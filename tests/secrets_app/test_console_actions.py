@@ -8,9 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit_app.models import AuditLog
 from secrets_app.constants import CONFIG_KEY_GROUPS
-from secrets_app.fields import Sealed
 from secrets_app.models import ApiToken, Secret
-from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
+from secrets_app.services.secrets import create_secret, update_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +150,9 @@ class TestDecrypt:
     def test_R2_3_an_ssh_secret_reveals_its_value_alone_the_tunnel_stays_sealed(
         self, admin_client, admin_user, monkeypatch
     ):
+        from secrets_app.fields import Sealed
+        from secrets_app.services.secrets import SSHTunnelData
+
         secret = create_secret(
             admin_user, name="jump", key="SSH_HOST", value="CONSOLE-CANARY",
             ssh=SSHTunnelData(host="jump", username="u", password="TUN-PW", private_key="PEM"),
