@@ -25,8 +25,8 @@ ROUTES = {
     "login": ("public", ["GET"]),
     "logout": ("public", ["POST"]),
     "healthz": ("public", ["GET"]),
-    "api-schema": ("public", ["GET"]),
-    "api-docs": ("public", ["GET"]),
+    "api:schema": ("public", ["GET"]),
+    "api:docs": ("public", ["GET"]),
     "catalog": ("console-read", ["GET"]),
     "settings": ("console-read", ["GET", "POST"]),
     "token-revoke": ("console-own", ["POST"]),
@@ -42,18 +42,18 @@ ROUTES = {
     "audit:log": ("console-admin", ["GET"]),
     "audit:export": ("console-admin", ["GET"]),
     "audit:verify": ("console-admin", ["POST"]),
-    "secret-list": ("api-read", ["GET", "POST"]),
-    "secret-detail": ("api-read", ["GET", "PUT", "PATCH", "DELETE"]),
-    "secret-profiles": ("api-read", ["GET"]),
-    "secret-decrypt": ("api-admin", ["POST"]),
-    "secret-ssh-tunnel": ("api-admin", ["POST"]),
-    "secret-versions": ("api-admin", ["GET"]),
-    "secret-restore": ("api-admin", ["POST"]),
-    "secret-import-file": ("api-admin", ["POST"]),
-    "audit-list": ("api-admin", ["GET"]),
-    "audit-detail": ("api-admin", ["GET"]),
-    "token-list": ("api-own", ["GET", "POST"]),
-    "token-detail": ("api-own", ["DELETE"]),
+    "api:secret-list": ("api-read", ["GET", "POST"]),
+    "api:secret-detail": ("api-read", ["GET", "PUT", "PATCH", "DELETE"]),
+    "api:secret-profiles": ("api-read", ["GET"]),
+    "api:secret-decrypt": ("api-admin", ["POST"]),
+    "api:secret-ssh-tunnel": ("api-admin", ["POST"]),
+    "api:secret-versions": ("api-admin", ["GET"]),
+    "api:secret-restore": ("api-admin", ["POST"]),
+    "api:secret-import-file": ("api-admin", ["POST"]),
+    "api:audit-list": ("api-admin", ["GET"]),
+    "api:audit-detail": ("api-admin", ["GET"]),
+    "api:token-list": ("api-own", ["GET", "POST"]),
+    "api:token-detail": ("api-own", ["DELETE"]),
 }
 ADMIN_SITE = "admin:"  # Django admin: every route behind its own staff login
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -123,12 +123,12 @@ def url_for(name: str, world) -> str:
         "secrets:versions": {"pk": world["secret"].pk},
         "secrets:restore": {"pk": world["secret"].pk, "number": 1},
         "token-revoke": {"pk": world["member_token"].pk},
-        "secret-detail": {"pk": world["secret"].pk},
-        "secret-decrypt": {"pk": world["secret"].pk},
-        "secret-versions": {"pk": world["secret"].pk},
-        "secret-restore": {"pk": world["secret"].pk, "number": "1"},
-        "audit-detail": {"sequence": world["sequence"]},
-        "token-detail": {"pk": world["member_token"].pk},
+        "api:secret-detail": {"pk": world["secret"].pk},
+        "api:secret-decrypt": {"pk": world["secret"].pk},
+        "api:secret-versions": {"pk": world["secret"].pk},
+        "api:secret-restore": {"pk": world["secret"].pk, "number": "1"},
+        "api:audit-detail": {"sequence": world["sequence"]},
+        "api:token-detail": {"pk": world["member_token"].pk},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -180,7 +180,7 @@ def test_the_matrix(principal, world, admin_user, member):
             text = (b"".join(response.streaming_content) if response.streaming
                     else response.content).decode(errors="replace")
             if "MATRIX-CANARY" in text and not (
-                principal == "admin" and name in ("secret-decrypt", "secrets:decrypt")
+                principal == "admin" and name in ("api:secret-decrypt", "secrets:decrypt")
             ):
                 failures.append(f"{principal} {method} {name}: plaintext in the answer")
     assert failures == []

@@ -1,4 +1,5 @@
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from secrets_app.api import views
@@ -9,4 +10,12 @@ router.register("secrets", views.SecretViewSet, basename="secret")
 router.register("audit", views.AuditLogViewSet, basename="audit")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 
-urlpatterns = [path("", include(router.urls))]
+# Included at api/: reverse("api:secret-list"), and the schema and its Swagger UI, which
+# describe this API, are api:schema and api:docs.
+app_name = "api"
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -3,7 +3,12 @@
 from django.db.models import Count
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
@@ -54,6 +59,16 @@ def errors(*codes: int) -> dict:
     }
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401, 404)}),
+    retrieve=extend_schema(responses={200: s.SecretSerializer, **errors(401, 404)}),
+    create=extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)}),
+    update=extend_schema(
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)}),
+    partial_update=extend_schema(
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)}),
+    destroy=extend_schema(responses={204: None, **errors(401, 403, 404)}),
+)
 class SecretViewSet(viewsets.ModelViewSet):
     """Secrets: everyone signed in may list and read (values masked); admins change them."""
 
@@ -86,30 +101,6 @@ class SecretViewSet(viewsets.ModelViewSet):
         self.check_object_permissions(self.request, secret)
         return secret
 
-    @extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401, 404)})
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(responses={200: s.SecretSerializer, **errors(401, 404)})
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
-
-    @extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)})
-    def create(self, request, *args, **kwargs):
-        return super().create(request, *args, **kwargs)
-
-    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)})
-    def update(self, request, *args, **kwargs):
-        return super().update(request, *args, **kwargs)
-
-    @extend_schema(responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)})
-    def partial_update(self, request, *args, **kwargs):
-        return super().partial_update(request, *args, **kwargs)
-
-    @extend_schema(responses={204: None, **errors(401, 403, 404)})
-    def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
-
     def perform_destroy(self, instance):
         delete_secret(instance, self.request.user)
 
@@ -122,7 +113,8 @@ class SecretViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def decrypt(self, request, pk=None):
         secret = self.get_object()
-        return Response(decrypt_with_tunnel(secret, request.user), headers=NO_STORE)
+        revealed = decrypt_with_tunnel(secret, request.user)
+        return Response(s.DecryptedSecretSerializer(revealed).data, headers=NO_STORE)
 
     @extend_schema(responses={200: s.ProfileCountSerializer(many=True), **errors(401)})
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
@@ -220,6 +212,10 @@ class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
         return super().retrieve(request, *args, **kwargs)
 
 
+# create and destroy have bodies of their own and carry their schema where they are defined.
+@extend_schema_view(
+    list=extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)}),
+)
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Your own API tokens. Create one with a token, a session, or your username and
@@ -235,10 +231,6 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return ApiToken.objects.none()
         return ApiToken.objects.of_user(self.request.user)
-
-    @extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)})
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request=s.ApiTokenSerializer,

@@ -2,6 +2,8 @@
 budget; refusals audited, R2.5) and the reveals behind it (one secret, an SSH tunnel,
 exports and `run_with_secrets`, a resolved credential)."""
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
@@ -83,35 +85,53 @@ def admit_reveal(user, target: dict, *, uncounted_ok: bool = False) -> None:
     _admit_decrypt(user, target, uncounted_ok=uncounted_ok)
 
 
+@dataclass(frozen=True)
+class RevealedTunnel:
+    """An SSH secret's tunnel with its password and private key opened (R7.3)."""
+
+    host: str
+    port: int
+    username: str
+    password: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What one decrypt opened: the secret, its plaintext and, when the caller asked for it
+    and the secret has one, its tunnel. The API's DecryptedSecretSerializer shapes it (R8.6)."""
+
+    secret: Secret
+    value: str = field(repr=False)
+    tunnel: RevealedTunnel | None = None
+
+
 @sensitive_variables()
 def decrypt_secret(secret: Secret, user) -> str:
     """The plaintext, for admins only (R2.1, R2.2) and within the rate limit (R10.3). Every
     attempt is audited (R2.5); the value is returned only once its audit row is written.
     Call it outside any outer transaction: a refusal's audit row commits before the error is
-    raised, and an enclosing atomic block would roll it back."""
-    return decrypt_with_tunnel(secret, user)["value"]
+    raised, and an enclosing atomic block would roll it back. Only the value is opened: an
+    SSH secret's tunnel stays sealed (the console shows the value alone)."""
+    return _decrypt(secret, user, with_tunnel=False).value
 
 
 @sensitive_variables()
-def decrypt_with_tunnel(secret: Secret, user) -> dict:
+def decrypt_with_tunnel(secret: Secret, user) -> Revealed:
     """The decrypt answer (R8.6): the value and, for SSH secrets, the tunnel with its
-    password and private key (R7.3). One gate; everything is opened before the one audit
-    row, which says how it went."""
+    password and private key (R7.3). As decrypt_secret otherwise."""
+    return _decrypt(secret, user, with_tunnel=True)
+
+
+@sensitive_variables()
+def _decrypt(secret: Secret, user, *, with_tunnel: bool) -> Revealed:
+    """One gate; everything asked for is opened before the one audit row, which says how it
+    went (the same row whether or not the tunnel was asked for)."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     _admit_decrypt(user, target)
-    try:  # loaded with the secret when the caller asked for it (select_related)
-        tunnel = secret.ssh_tunnel
-    except SSHTunnel.DoesNotExist:
-        tunnel = None
     try:
-        answer = {"id": secret.pk, "name": secret.name, "key": secret.key,
-                  "profile": secret.profile, "value": secret.value.reveal()}
-        if tunnel is not None:
-            answer["ssh_tunnel"] = {
-                "host": tunnel.host, "port": tunnel.port, "username": tunnel.username,
-                "password": tunnel.password.reveal() if tunnel.password else None,
-                "private_key": tunnel.private_key.reveal() if tunnel.private_key else None,
-            }
+        value = secret.value.reveal()
+        tunnel = _open_tunnel(secret) if with_tunnel else None
     except DecryptionError:
         with transaction.atomic():
             log.record(
@@ -121,7 +141,20 @@ def decrypt_with_tunnel(secret: Secret, user) -> dict:
             )
         raise DecryptFailed() from None
     log.record(AuditAction.DECRYPT, user=user, **target)  # its own transaction, committed
-    return answer
+    return Revealed(secret, value, tunnel)
+
+
+@sensitive_variables()
+def _open_tunnel(secret: Secret) -> RevealedTunnel | None:
+    try:  # loaded with the secret when the caller asked for it (select_related)
+        tunnel = secret.ssh_tunnel
+    except SSHTunnel.DoesNotExist:
+        return None
+    return RevealedTunnel(
+        host=tunnel.host, port=tunnel.port, username=tunnel.username,
+        password=tunnel.password.reveal() if tunnel.password else None,
+        private_key=tunnel.private_key.reveal() if tunnel.private_key else None,
+    )
 
 
 @sensitive_variables()

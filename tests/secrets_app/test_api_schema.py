@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +51,17 @@ def test_schema_and_swagger_ui_are_served_without_the_internet(client, admin_use
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs
     assert not re.search(r"(src|href)=\"https?://", docs)
+
+
+def test_R8_the_api_routes_are_named_in_the_api_namespace(client):
+    # The routes answer with and without the trailing slash (R8); reverse() writes the form
+    # without it, as it did before the namespace.
+    assert reverse("api:secret-list") == "/api/v1/secrets"
+    assert resolve("/api/v1/secrets/").view_name == "api:secret-list"
+    assert resolve("/api/v1/secrets").view_name == "api:secret-list"
+    assert reverse("api:secret-decrypt", kwargs={"pk": "x"}) == "/api/v1/secrets/x/decrypt"
+    assert reverse("api:audit-list") == "/api/v1/audit"
+    assert reverse("api:token-detail", kwargs={"pk": 1}) == "/api/v1/tokens/1"
+    assert (reverse("api:schema"), reverse("api:docs")) == ("/api/schema/", "/api/docs/")
+    script = client.get("/api/docs/?script=").content.decode()  # Swagger UI finds the schema
+    assert 'url: "/api/schema/"' in script

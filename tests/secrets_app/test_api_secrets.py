@@ -215,6 +215,11 @@ class TestDecrypt:
         assert response["Cache-Control"] == "no-store"
         assert AuditLog.objects.filter(action="DECRYPT", allowed=True).count() == 1
 
+    def test_R8_6_the_whole_answer_of_a_secret_without_a_tunnel(self, admin_api, secret):
+        body = admin_api.post(f"{URL}{secret.pk}/decrypt/").json()
+        assert body == {"id": str(secret.pk), "name": "warehouse", "key": "POSTGRES_PASSWORD",
+                        "profile": "production", "value": "API-CANARY"}  # no ssh_tunnel key
+
     def test_R2_2_others_get_403_and_it_is_audited(self, member_api, secret):
         response = member_api.post(f"{URL}{secret.pk}/decrypt")
         assert response.status_code == 403

@@ -148,6 +148,27 @@ class TestDecrypt:
         entry = AuditLog.objects.get(action="DECRYPT")
         assert (entry.channel, entry.allowed) == ("console", True)
 
+    def test_R2_3_an_ssh_secret_reveals_its_value_alone_the_tunnel_stays_sealed(
+        self, admin_client, admin_user, monkeypatch
+    ):
+        from secrets_app.fields import Sealed
+        from secrets_app.services.secrets import SSHTunnelData
+
+        secret = create_secret(
+            admin_user, name="jump", key="SSH_HOST", value="CONSOLE-CANARY",
+            ssh=SSHTunnelData(host="jump", username="u", password="TUN-PW", private_key="PEM"),
+        )
+        opened = []
+        reveal = Sealed.reveal
+        monkeypatch.setattr(Sealed, "reveal",
+                            lambda sealed: opened.append(sealed.token) or reveal(sealed))
+        html = admin_client.post(f"/secrets/{secret.pk}/decrypt/", **HTMX).content.decode()
+        assert "CONSOLE-CANARY" in html and "TUN-PW" not in html
+        assert opened == [secret.value.token]  # not the tunnel's password nor its key
+        entry = AuditLog.objects.get(action="DECRYPT")  # one row, as for any secret
+        assert (entry.allowed, entry.secret_id, entry.channel, entry.detail) == (
+            True, secret.pk, "console", {})
+
     def test_R2_2_a_forged_decrypt_by_a_non_admin_is_refused_and_audited(
         self, member_client, secret
     ):
