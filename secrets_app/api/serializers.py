@@ -4,7 +4,6 @@ decrypt answer carries plaintext."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from audit_app.models import AuditLog
 from secrets_app.constants import MASK, SecretCategory, SecretProfile
 from secrets_app.models import ApiToken, SecretVersion
 from secrets_app.services.bulk import ImportSummary
@@ -167,16 +166,6 @@ class ImportSummarySerializer(serializers.Serializer):
 
     def to_representation(self, summary: ImportSummary):
         return summary.as_dict()
-
-
-class AuditLogSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AuditLog
-        fields = [
-            "sequence", "timestamp", "user_id", "username", "action", "secret_id",
-            "secret_name", "secret_profile", "ip_address", "user_agent", "channel", "allowed",
-            "detail", "entry_hash", "prev_hash",
-        ]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -11,8 +11,6 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from audit_app.filters import AuditFilter
-from audit_app.models import AuditLog
 from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
 from secrets_app.access.tokens import create_token, revoke_token
 from secrets_app.api import schema  # noqa: F401 - registers the token auth scheme
@@ -198,25 +196,6 @@ class SecretViewSet(viewsets.ModelViewSet):
     def restore(self, request, pk=None, number=None):
         secret = restore_version(self.get_object(), int(number), request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=secret.pk)).data)
-
-
-class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
-    """The audit log, newest first (admins only)."""
-
-    serializer_class = s.AuditLogSerializer
-    permission_classes = [IsAuthenticated, IsSecretsAdmin]
-    filterset_class = AuditFilter
-    queryset = AuditLog.objects.order_by("-sequence")
-    lookup_field = "sequence"
-
-    @extend_schema(responses={200: s.AuditLogSerializer(many=True),
-                              **errors(400, 401, 403, 404)})
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(responses={200: s.AuditLogSerializer, **errors(401, 403, 404)})
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
