@@ -112,3 +112,14 @@ def test_R12_the_migration_keeps_every_earlier_reader(db):
 
     for user, reads in ((direct, True), (mixed, True), (partial, False)):
         assert can_read_audit_log(User.objects.get(pk=user.pk)) is reads, user.username
+
+
+def test_R12_staff_auditors_read_it_in_django_admin_too(auditor, member, one_row):
+    client = APIClient()
+    auditor.is_staff = member.is_staff = True
+    auditor.save()
+    member.save()
+    client.force_login(auditor)
+    assert client.get("/admin/audit_app/auditlog/").status_code == 200
+    client.force_login(member)
+    assert client.get("/admin/audit_app/auditlog/").status_code == 403
