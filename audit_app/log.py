@@ -15,9 +15,8 @@ from datetime import UTC
 from django.db import transaction
 
 from audit_app.context import current
-from audit_app.models import AuditChainHead, AuditLog
+from audit_app.models import GENESIS_HASH, AuditChainHead, AuditLog
 
-GENESIS_HASH = "0" * 64
 _FROM_CONTEXT = object()
 
 

@@ -7,6 +7,10 @@ than foreign keys: they must outlive deleted users and secrets, and must never b
 from django.db import models
 from django.utils import timezone
 
+# The hash before the first row: the chain head starts here, and verification expects the
+# first row's prev_hash to be it. (Migrations keep their own frozen copy.)
+GENESIS_HASH = "0" * 64
+
 
 class AuditAction(models.TextChoices):
     CREATE = "CREATE", "Create"
@@ -92,7 +96,7 @@ class AuditChainHead(models.Model):
     verification compares it with the last row to catch a truncated log."""
 
     last_sequence = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     def __str__(self) -> str:
         return f"audit chain head at #{self.last_sequence}"

@@ -1,25 +1,23 @@
 """The audit log in the console (R12): filter, page, export (CSV, JSON lines), verify.
 
-audit_app knows nothing of secrets_app: who may read the log is a setting naming a check
-(SECRETS_AUDIT_ACCESS, by default the secrets-admin helper), so one rule serves everywhere.
+Who may read the log is the permission `audit_app.view_auditlog` (see permissions.py), the
+same rule as the API's.
 """
 
 import json
-from functools import cache
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
 from audit_app.filters import AuditFilter
 from audit_app.log import verify_chain
 from audit_app.models import AuditLog
+from audit_app.permissions import READ_REFUSED, can_read_audit_log
 from audit_app.spreadsheet import csv_writer
 
 EXPORT_FIELDS = [
@@ -29,14 +27,9 @@ EXPORT_FIELDS = [
 ]
 
 
-@cache
-def _access_check():
-    return import_string(settings.SECRETS_AUDIT_ACCESS)
-
-
 def _require_access(request) -> None:
-    if not _access_check()(request.user):
-        raise PermissionDenied("Admin privileges required")
+    if not can_read_audit_log(request.user):
+        raise PermissionDenied(READ_REFUSED)
 
 
 def _filtered(request):

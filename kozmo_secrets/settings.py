@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "secrets_app.console.context_processors.console",
+                "audit_app.context_processors.audit",
             ],
         },
     },
@@ -273,8 +274,6 @@ SECRETS_IMPORT_MAX_BYTES = env_int("SECRETS_IMPORT_MAX_BYTES", 5_000_000)
 SECRETS_AWS_CACHE_SECONDS = env_int("SECRETS_AWS_CACHE_SECONDS", 60)
 SECRETS_AWS_TIMEOUT_SECONDS = env_int("SECRETS_AWS_TIMEOUT_SECONDS", 2)
 SECRETS_AWS_MAX_ATTEMPTS = env_int("SECRETS_AWS_MAX_ATTEMPTS", 2)
-# Who may read the audit log in the console: a dotted path to a check(user) -> bool.
-SECRETS_AUDIT_ACCESS = "secrets_app.access.permissions.is_secrets_admin"
 
 # Every cache key carries the installation's name, derived from its database unless
 # SECRETS_CACHE_PREFIX says otherwise: two installations (say a restored copy) sharing one

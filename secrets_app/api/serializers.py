@@ -5,7 +5,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from audit_app.models import AuditLog
 from secrets_app.access.models import ApiToken
 from secrets_app.constants import MASK, SecretCategory, SecretProfile
 from secrets_app.models import SecretVersion
@@ -185,16 +184,6 @@ class ImportSummarySerializer(serializers.Serializer):
 
     def to_representation(self, summary: ImportSummary):
         return summary.as_dict()
-
-
-class AuditLogSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AuditLog
-        fields = [
-            "sequence", "timestamp", "user_id", "username", "action", "secret_id",
-            "secret_name", "secret_profile", "ip_address", "user_agent", "channel", "allowed",
-            "detail", "entry_hash", "prev_hash",
-        ]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
