@@ -8,7 +8,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from kozmo_secrets.health import healthz
 from secrets_app.access.forms import SignInForm
 from secrets_app.api.exceptions import api_server_error
-from secrets_app.console import views as secrets_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False), name="home"),
@@ -24,9 +23,6 @@ urlpatterns = [
          name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("secrets_app.console.urls")),
-    path("catalog/", secrets_views.catalog, name="catalog"),
-    path("settings/", secrets_views.settings_page, name="settings"),
-    path("settings/tokens/<int:pk>/revoke/", secrets_views.token_revoke, name="token-revoke"),
     path("audit/", include("audit_app.urls")),
 ]
 
