@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from audit_app.filters import AuditFilter
@@ -19,6 +18,7 @@ from audit_app.log import verify_chain
 from audit_app.models import AuditLog
 from audit_app.permissions import READ_REFUSED, can_read_audit_log
 from audit_app.spreadsheet import csv_writer
+from kozmo_secrets.htmx import render_page_or_partial
 
 EXPORT_FIELDS = [
     "sequence", "timestamp", "username", "user_id", "action", "allowed", "secret_id",
@@ -46,11 +46,7 @@ def audit_log(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "filters": filters, "query": query.urlencode()}
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "audit/log.html#rows" if partial else "audit/log.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(request, "audit/log.html", "rows", context)
 
 
 def _row(entry: AuditLog) -> dict:

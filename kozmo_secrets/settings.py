@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -122,6 +123,7 @@ TEMPLATES = [
         },
     },
 ]
+FORM_RENDERER = "kozmo_secrets.forms.FormRenderer"
 
 DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", "sqlite:///db.sqlite3"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

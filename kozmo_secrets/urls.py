@@ -7,7 +7,6 @@ from django.views.generic import RedirectView
 from kozmo_secrets.health import healthz
 from secrets_app.access.forms import SignInForm
 from secrets_app.api.exceptions import api_server_error
-from secrets_app.console import views as secrets_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="secrets:list", permanent=False), name="home"),
@@ -19,9 +18,6 @@ urlpatterns = [
     path("api/", include("secrets_app.api.urls")),  # api/v1/, api/schema/, api/docs/
     path("healthz", healthz, name="healthz"),
     path("", include("secrets_app.console.urls")),
-    path("catalog/", secrets_views.catalog, name="catalog"),
-    path("settings/", secrets_views.settings_page, name="settings"),
-    path("settings/tokens/<int:pk>/revoke/", secrets_views.token_revoke, name="token-revoke"),
     path("audit/", include("audit_app.urls")),
 ]
 

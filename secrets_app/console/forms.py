@@ -1,6 +1,7 @@
 """Console forms. They only shape and check input; services.py decides and writes."""
 
 from django import forms
+from django.conf import settings
 
 from secrets_app.constants import (
     KEY_MAX_LENGTH,
@@ -9,6 +10,7 @@ from secrets_app.constants import (
     SecretProfile,
     category_for_key,
 )
+from secrets_app.formats.entries import size_text
 from secrets_app.services.secrets import SSHTunnelData
 
 CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
@@ -101,13 +103,19 @@ class SecretForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="An io_config.yaml (profiles of KEY: value) or a .env "
-                                     "file, at most 5 MB.")
+    file = forms.FileField()
     profile = forms.ChoiceField(
         choices=[("", "Every profile in the file"), *SecretProfile.choices], required=False,
         help_text="Only this profile; a flat or .env file goes here (default: default).",
     )
     dry_run = forms.BooleanField(required=False, label="Dry run: show what would change")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: the limit is a setting (SECRETS_IMPORT_MAX_BYTES).
+        self.fields["file"].help_text = (
+            "An io_config.yaml (profiles of KEY: value) or a .env file, at most "
+            f"{size_text(settings.SECRETS_IMPORT_MAX_BYTES)}.")
 
 
 class TokenForm(forms.Form):

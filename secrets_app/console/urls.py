@@ -1,10 +1,12 @@
-from django.urls import path
+"""The console's routes. The secrets pages are named in the "secrets" namespace
+(secrets:list, ...); catalog, settings and token-revoke keep their un-namespaced names, as
+before they moved here from the project's urls.py."""
+
+from django.urls import include, path
 
 from secrets_app.console import views
 
-app_name = "secrets"
-
-urlpatterns = [
+secret_patterns = [
     path("secrets/", views.secret_list, name="list"),
     path("secrets/new/", views.secret_create, name="create"),
     path("secrets/import/", views.secret_import, name="import"),
@@ -15,4 +17,11 @@ urlpatterns = [
     path("secrets/<uuid:pk>/versions/", views.secret_versions, name="versions"),
     path("secrets/<uuid:pk>/versions/<int:number>/restore/", views.secret_restore,
          name="restore"),
+]
+
+urlpatterns = [
+    path("", include((secret_patterns, "secrets"))),
+    path("catalog/", views.catalog, name="catalog"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

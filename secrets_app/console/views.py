@@ -13,11 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from kozmo_secrets.htmx import render_page_or_partial
 from secrets_app.access.models import ApiToken
 from secrets_app.access.permissions import is_secrets_admin
 from secrets_app.access.tokens import create_token, revoke_token
@@ -83,14 +84,8 @@ def secret_list(request):
     context = {
         "page": page, "filters": filters.form, "query": query.urlencode(),
         "filtered": any(request.GET.get(name) for name in ("search", "category", "profile")),
-        "reveal_seconds": settings.SECRETS_REVEAL_SECONDS,
     }
-    # A history restore (Back, after htmx's cache ran out) needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "secrets/list.html#rows" if partial else "secrets/list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(request, "secrets/list.html", "rows", context)
 
 
 @login_required
@@ -274,9 +269,7 @@ def settings_page(request):
         else:
             context["form"] = form
     context["tokens"] = ApiToken.objects.of_user(request.user)
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "settings/settings.html#tokens" if partial else "settings/settings.html"
-    response = render(request, template, context)
+    response = render_page_or_partial(request, "settings/settings.html", "tokens", context)
     if "new_key" in context:
         patch_cache_control(response, no_store=True)
     return response

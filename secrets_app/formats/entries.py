@@ -46,6 +46,11 @@ class Problem:
         return f"{self.profile}/{self.key}{where}: {self.reason}"
 
 
+def size_text(limit: int) -> str:
+    """The import size limit as the messages and the console's help text say it: 5 MB."""
+    return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit} bytes"
+
+
 @sensitive_variables()
 def read_text(data) -> str:
     limit = settings.SECRETS_IMPORT_MAX_BYTES
@@ -55,9 +60,7 @@ def read_text(data) -> str:
         data = data.encode("utf-8")
     if len(data) > limit:
         raise InvalidImport(
-            f"the file is larger than {limit // 1_000_000 or limit} "
-            f"{'MB' if limit >= 1_000_000 else 'bytes'}; split it into smaller files"
-        )
+            f"the file is larger than {size_text(limit)}; split it into smaller files")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
