@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -23,17 +22,24 @@ from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access.permissions import require_admin_or_operator
-from secrets_app.constants import SecretProfile, category_for_key
-from secrets_app.crypto import DecryptionError
+from secrets_app.audit import secret_change_entry
+from secrets_app.constants import SecretProfile
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
 from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, read_text
 from secrets_app.formats.yaml import parse_yaml
 from secrets_app.list_counts import secrets_changed
 from secrets_app.models import Secret, SecretVersion
 from secrets_app.services.reveal import admit_reveal
+from secrets_app.services.rules import (
+    BATCH,
+    FIRST_VERSION,
+    infer_category,
+    look_alikes,
+    next_version_numbers,
+    same_value,
+)
 from secrets_app.validation import describe_name, skeleton_digest
 
-BATCH = 500
 IMPORT_TARGET = "import"  # the secret_name of a refused import's audit row
 IMPORT_RATE_LIMITED = (
     "Rate limit reached: an import compares the file's values with the stored ones, so it "
@@ -150,7 +156,7 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
                 secret = existing.get(identity)
                 if secret is None:
                     to_create.append(entry)
-                elif _same_value(secret, entry.value):
+                elif same_value(secret, entry.value):
                     summary.unchanged += 1
                 else:
                     secret.value = entry.value
@@ -183,13 +189,10 @@ def _refuse_look_alikes(latest: dict, existing: dict, summary: ImportSummary) ->
     taken: dict[tuple[str, str], str] = {}  # (profile, skeleton digest) -> name
     by_profile: dict[str, list[str]] = {}
     for name, profile in new:
-        by_profile.setdefault(profile, []).append(skeleton_digest(name))
-    for profile, digests in by_profile.items():
-        for start in range(0, len(digests), BATCH):
-            rows = Secret.objects.filter(profile=profile,
-                                         name_skeleton__in=digests[start:start + BATCH])
-            for name, digest in rows.values_list("name", "name_skeleton"):
-                taken[(profile, digest)] = name
+        by_profile.setdefault(profile, []).append(name)
+    for profile, names in by_profile.items():
+        taken.update({(profile, digest): name
+                      for digest, name in look_alikes(profile, names).items()})
     for identity in new:
         name, profile = identity
         digest = skeleton_digest(name)
@@ -220,21 +223,13 @@ def _existing_secrets(latest: dict) -> dict:
     return existing
 
 
-@sensitive_variables()
-def _same_value(secret: Secret, value: str) -> bool:
-    try:
-        return secret.value.reveal() == value
-    except DecryptionError:
-        return False  # unreadable under the current keys: the import replaces it
-
-
 def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
            profile: str | None) -> None:
     now = timezone.now()
     created = [
         Secret(
             name=entry.key, key=entry.key, value=entry.value,
-            category=category_for_key(entry.key), profile=entry.profile,
+            category=infer_category(None, entry.key), profile=entry.profile,
             created_at=now, updated_at=now, created_by=user, updated_by=user,
         )
         for entry in to_create
@@ -246,33 +241,24 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
         to_update, ["value", "updated_at", "updated_by"], batch_size=BATCH
     )
 
-    latest_version = {}
-    ids = [secret.pk for secret in to_update]
-    for start in range(0, len(ids), BATCH):
-        rows = (
-            SecretVersion.objects.filter(secret_id__in=ids[start:start + BATCH])
-            .values("secret_id").annotate(latest=Max("number"))
-        )
-        latest_version.update({row["secret_id"]: row["latest"] for row in rows})
+    next_number = next_version_numbers(secret.pk for secret in to_update)
     versions = [
-        SecretVersion(secret=secret, number=1, value=secret.value, created_by=user,
-                      created_at=now)
+        SecretVersion(secret=secret, number=FIRST_VERSION, value=secret.value,
+                      created_by=user, created_at=now)
         for secret in created
     ] + [
-        SecretVersion(secret=secret, number=latest_version.get(secret.pk, 0) + 1,
+        SecretVersion(secret=secret, number=next_number.get(secret.pk, FIRST_VERSION),
                       value=secret.value, created_by=user, created_at=now)
         for secret in to_update
     ]
     SecretVersion.objects.bulk_create(versions, batch_size=BATCH)
 
     audit = [
-        log.Entry(AuditAction.CREATE, secret_id=secret.pk, secret_name=secret.name,
-                  secret_profile=secret.profile, detail={"via": "import"}, user=user)
+        secret_change_entry(AuditAction.CREATE, secret, detail={"via": "import"}, user=user)
         for secret in created
     ] + [
-        log.Entry(AuditAction.UPDATE, secret_id=secret.pk, secret_name=secret.name,
-                  secret_profile=secret.profile, detail={"via": "import", "changed": ["value"]},
-                  user=user)
+        secret_change_entry(AuditAction.UPDATE, secret,
+                            detail={"via": "import", "changed": ["value"]}, user=user)
         for secret in to_update
     ]
     audit.append(log.Entry(
