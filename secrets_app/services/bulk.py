@@ -1,4 +1,5 @@
-"""Importing secrets from a YAML (Mage AI `io_config.yaml` shape) or dotenv file (R6).
+"""The bulk operations: importing secrets from a YAML (Mage AI `io_config.yaml` shape) or
+dotenv file (R6), and re-encrypting everything under the first key (R11, `rotate_encryption`).
 
 One parser and one upsert, used by `manage.py import_secrets`, the API and the console:
 
@@ -24,11 +25,13 @@ from audit_app.models import AuditAction, Channel
 from secrets_app.access.permissions import require_admin_or_operator
 from secrets_app.audit import secret_change_entry
 from secrets_app.constants import SecretProfile
+from secrets_app.crypto import DecryptionError, get_encryption_service
+from secrets_app.fields import Sealed
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
 from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, read_text
 from secrets_app.formats.yaml import parse_yaml
 from secrets_app.list_counts import secrets_changed
-from secrets_app.models import Secret, SecretVersion
+from secrets_app.models import KeyCheck, Secret, SecretVersion, SSHTunnel
 from secrets_app.services.reveal import admit_reveal
 from secrets_app.services.rules import (
     BATCH,
@@ -267,3 +270,92 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
     ))
     log.record_many(audit)
     secrets_changed()
+
+
+# --- rotation (R11) -------------------------------------------------------------------------
+
+# Every encrypted column in the database: (model, its encrypted fields).
+ENCRYPTED_COLUMNS = [
+    (Secret, ["value"]),
+    (SecretVersion, ["value"]),
+    (SSHTunnel, ["password", "private_key"]),
+]
+Say = Callable[[str], None]
+
+
+@dataclass
+class RotationSummary:
+    rotated: int = 0
+    unreadable: int = 0
+
+
+def rotate_encryption(batch_size: int = BATCH, *, say: Say = print,
+                      warn: Say = print) -> RotationSummary:
+    """Re-encrypt every stored value not yet under the first key. Works in batches, each its
+    own transaction with one ROTATE audit row, so an interrupted run keeps what it finished
+    and running again skips what is done. `say` gets progress lines; `warn` names each value
+    no configured key opens (left as it is, counted in `unreadable`)."""
+    service = get_encryption_service()
+    summary = RotationSummary()
+    for model, fields in ENCRYPTED_COLUMNS:
+        _rotate_table(service, model, fields, batch_size, summary, say, warn)
+    _rotate_key_check(service, warn)
+    return summary
+
+
+def _rotate_table(service, model, fields, batch_size, summary, say: Say, warn: Say) -> None:
+    label = model._meta.verbose_name_plural
+    total = model.objects.count()
+    seen = rotated = 0
+    last_pk = None
+    while True:
+        # Rows are locked while rotated, so a concurrent edit cannot be overwritten.
+        with transaction.atomic():
+            log.lock_chain()  # chain first, then rows: the order every writer uses
+            rows = model.objects.select_for_update().order_by("pk").only("pk", *fields)
+            if last_pk is not None:
+                rows = rows.filter(pk__gt=last_pk)
+            batch = list(rows[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            seen += len(batch)
+            changed = [row for row in batch
+                       if _rotate_row(service, row, fields, label, summary, warn)]
+            if changed:
+                model.objects.bulk_update(changed, fields)
+                log.record(AuditAction.ROTATE,
+                           detail={"table": model._meta.db_table, "rows": len(changed)})
+                rotated += len(changed)
+        say(f"{label}: {seen}/{total} checked, {rotated} re-encrypted")
+    summary.rotated += rotated
+
+
+def _rotate_key_check(service, warn: Say) -> None:
+    """The start-up key check's sentinel follows the data to the first key (R17.21), so the
+    old keys can be removed afterwards. Not a secret: not counted, not audited."""
+    with transaction.atomic():
+        for row in KeyCheck.objects.select_for_update():
+            if not service.is_current(row.value.token):
+                try:
+                    row.value = Sealed(service.rotate(row.value.token))
+                except DecryptionError:
+                    warn("  cannot decrypt the key check sentinel")
+                    continue
+                row.save(update_fields=["value"])
+
+
+def _rotate_row(service, row, fields, label, summary, warn: Say) -> bool:
+    """Re-encrypt the row's values not yet under the first key; True if any changed."""
+    changed = False
+    for name in fields:
+        sealed = getattr(row, name)
+        if sealed is None or service.is_current(sealed.token):
+            continue
+        try:
+            setattr(row, name, Sealed(service.rotate(sealed.token)))
+            changed = True
+        except DecryptionError:
+            summary.unreadable += 1
+            warn(f"  cannot decrypt {label} {row.pk} ({name})")
+    return changed
