@@ -14,6 +14,9 @@ from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategor
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name
 
+# What an UPDATE's audit row names as "changed": the fields a person edits, and the value.
+TRACKED_FIELDS = ("name", "key", "value", "category", "profile", "description")
+
 
 class SecretQuerySet(models.QuerySet):
     """Bulk writes skip save(): they fill the name's skeleton here, so no path can store a
@@ -100,7 +103,26 @@ class Secret(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "name_skeleton"}
-        super().save(*args, **kwargs)
+        super().save(*args, **kwargs)  # the post-save signal reads changed_fields()
+        self._track()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        secret = super().from_db(db, field_names, values)
+        secret._track()
+        return secret
+
+    def _track(self) -> None:
+        """Remember the tracked fields as stored (those loaded: a deferred one stays so)."""
+        loaded = self.__dict__
+        self._stored = {name: loaded[name] for name in TRACKED_FIELDS if name in loaded}
+
+    def changed_fields(self) -> list[str]:
+        """The tracked fields set to something else since loaded or last saved, sorted. A
+        value assigned as text counts as changed even when it is the same plaintext: stored
+        values are Sealed, so only a restore's Sealed token can equal one (R17.2)."""
+        stored = getattr(self, "_stored", {})
+        return sorted(name for name, was in stored.items() if self.__dict__.get(name) != was)
 
 
 class SSHTunnel(models.Model):

@@ -2,7 +2,10 @@
 
 The pre-receivers refuse changes made outside a transaction: only inside one can the audit
 row and the change commit or roll back together (R10.1, fail closed). Bulk paths (import,
-rotation) bypass signals and write their audit rows themselves.
+rotation) bypass signals and write their audit rows themselves, the import's per secret
+through the same secrets_app.audit.secret_change_entry. What a row says comes from the
+instance's changed fields and the audit context (secrets_app.audit.recorded_as), never from
+attributes a caller sets.
 """
 
 from django.db import transaction
@@ -11,6 +14,7 @@ from django.dispatch import receiver
 
 from audit_app import log
 from audit_app.models import AuditAction
+from secrets_app.audit import saved_entry, secret_change_entry
 from secrets_app.list_counts import secrets_changed
 from secrets_app.models import Secret
 
@@ -36,25 +40,10 @@ def refuse_changes_outside_transactions(sender, instance, using, **kwargs):
 @receiver(post_save, sender=Secret)
 def audit_secret_saved(sender, instance: Secret, created: bool, **kwargs):
     secrets_changed()
-    if created:
-        action = AuditAction.CREATE
-    else:
-        action = getattr(instance, "_audit_action", AuditAction.UPDATE)
-    log.record(
-        action,
-        secret_id=instance.pk,
-        secret_name=instance.name,
-        secret_profile=instance.profile,
-        detail=getattr(instance, "_audit_detail", {}),
-    )
+    log.record_many([saved_entry(instance, created=created, changed=instance.changed_fields())])
 
 
 @receiver(post_delete, sender=Secret)
 def audit_secret_deleted(sender, instance: Secret, **kwargs):
     secrets_changed()
-    log.record(
-        AuditAction.DELETE,
-        secret_id=instance.pk,
-        secret_name=instance.name,
-        secret_profile=instance.profile,
-    )
+    log.record_many([secret_change_entry(AuditAction.DELETE, instance)])

@@ -2,7 +2,9 @@
 
 Services call these on create and update, the import calls them per entry, and the model's
 fields use them as validators; forms and serializers only show the ValidationError they raise
-on the right field. Messages say what is wrong and what to do.
+on the right field. Messages say what is wrong and what to do. Nothing here reads the
+database (formats/ uses it too): the rules that do, such as "is this name taken", are in
+services/rules.py.
 
 Names are unique per profile by their confusable skeleton (Unicode TS 39, section 4), so
 `API_KEY` and `API_KEY` spelt with a Cyrillic A (U+0410) cannot both exist in one profile.
@@ -209,23 +211,6 @@ def skeleton_digest(name: str) -> str:
     """What Secret.name_skeleton stores: the SHA-256 of the skeleton. A skeleton can be up to
     18 times longer than the name, too long for a PostgreSQL index entry; its digest is not."""
     return hashlib.sha256(name_skeleton(name).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def look_alike(name: str, profile: str, exclude_pk=None):
-    """The secret in `profile` whose name looks the same as `name` (same skeleton), if any."""
-    from secrets_app.models import Secret  # the model imports this module for its validators
-
-    clashes = Secret.objects.filter(profile=profile, name_skeleton=skeleton_digest(name))
-    if exclude_pk is not None:
-        clashes = clashes.exclude(pk=exclude_pk)
-    return clashes.only("pk", "name", "profile").first()
-
-
-def check_unique_name(name: str, profile: str, exclude_pk=None) -> None:
-    """One name per profile (R3.1), comparing what people see (R17.11): a look-alike of an
-    existing name is a duplicate. The database constraint decides races."""
-    if look_alike(name, profile, exclude_pk) is not None:
-        raise ValidationError({"name": DUPLICATE_NAME}, code="unique")
 
 
 def describe_name(name: str) -> str:

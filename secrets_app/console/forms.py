@@ -3,13 +3,7 @@
 from django import forms
 from django.conf import settings
 
-from secrets_app.constants import (
-    KEY_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    SecretCategory,
-    SecretProfile,
-    category_for_key,
-)
+from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
 from secrets_app.formats.entries import size_text
 from secrets_app.services.secrets import SSHTunnelData
 
@@ -71,11 +65,9 @@ class SecretForm(forms.Form):
     def service_fields(self) -> dict:
         """Keyword arguments for create_secret / update_secret."""
         data = self.cleaned_data
-        category = data["category"] or None
-        if category is None and self.editing:
-            category = category_for_key(data["key"])  # "automatic", as on create
         fields = {
-            "name": data["name"], "key": data["key"], "category": category,
+            # None is "From the key (automatic)": the service infers it, on create and edit.
+            "name": data["name"], "key": data["key"], "category": data["category"] or None,
             "profile": data["profile"], "description": data["description"],
         }
         if data["value"] or not self.editing:

@@ -1,4 +1,5 @@
-"""Importing secrets from a YAML (Mage AI `io_config.yaml` shape) or dotenv file (R6).
+"""The bulk operations: importing secrets from a YAML (Mage AI `io_config.yaml` shape) or
+dotenv file (R6), and re-encrypting everything under the first key (R11, `rotate_encryption`).
 
 One parser and one upsert, used by `manage.py import_secrets`, the API and the console:
 
@@ -15,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -23,17 +23,26 @@ from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access.permissions import require_admin_or_operator
-from secrets_app.constants import SecretProfile, category_for_key
-from secrets_app.crypto import DecryptionError
+from secrets_app.audit import secret_change_entry
+from secrets_app.constants import SecretProfile
+from secrets_app.crypto import DecryptionError, get_encryption_service
+from secrets_app.fields import Sealed
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
 from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, read_text
 from secrets_app.formats.yaml import parse_yaml
 from secrets_app.list_counts import secrets_changed
-from secrets_app.models import Secret, SecretVersion
+from secrets_app.models import KeyCheck, Secret, SecretVersion, SSHTunnel
 from secrets_app.services.reveal import admit_reveal
+from secrets_app.services.rules import (
+    BATCH,
+    FIRST_VERSION,
+    infer_category,
+    look_alikes,
+    next_version_numbers,
+    same_value,
+)
 from secrets_app.validation import describe_name, skeleton_digest
 
-BATCH = 500
 IMPORT_TARGET = "import"  # the secret_name of a refused import's audit row
 IMPORT_RATE_LIMITED = (
     "Rate limit reached: an import compares the file's values with the stored ones, so it "
@@ -150,7 +159,7 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
                 secret = existing.get(identity)
                 if secret is None:
                     to_create.append(entry)
-                elif _same_value(secret, entry.value):
+                elif same_value(secret, entry.value):
                     summary.unchanged += 1
                 else:
                     secret.value = entry.value
@@ -183,13 +192,10 @@ def _refuse_look_alikes(latest: dict, existing: dict, summary: ImportSummary) ->
     taken: dict[tuple[str, str], str] = {}  # (profile, skeleton digest) -> name
     by_profile: dict[str, list[str]] = {}
     for name, profile in new:
-        by_profile.setdefault(profile, []).append(skeleton_digest(name))
-    for profile, digests in by_profile.items():
-        for start in range(0, len(digests), BATCH):
-            rows = Secret.objects.filter(profile=profile,
-                                         name_skeleton__in=digests[start:start + BATCH])
-            for name, digest in rows.values_list("name", "name_skeleton"):
-                taken[(profile, digest)] = name
+        by_profile.setdefault(profile, []).append(name)
+    for profile, names in by_profile.items():
+        taken.update({(profile, digest): name
+                      for digest, name in look_alikes(profile, names).items()})
     for identity in new:
         name, profile = identity
         digest = skeleton_digest(name)
@@ -220,21 +226,13 @@ def _existing_secrets(latest: dict) -> dict:
     return existing
 
 
-@sensitive_variables()
-def _same_value(secret: Secret, value: str) -> bool:
-    try:
-        return secret.value.reveal() == value
-    except DecryptionError:
-        return False  # unreadable under the current keys: the import replaces it
-
-
 def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
            profile: str | None) -> None:
     now = timezone.now()
     created = [
         Secret(
             name=entry.key, key=entry.key, value=entry.value,
-            category=category_for_key(entry.key), profile=entry.profile,
+            category=infer_category(None, entry.key), profile=entry.profile,
             created_at=now, updated_at=now, created_by=user, updated_by=user,
         )
         for entry in to_create
@@ -246,33 +244,24 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
         to_update, ["value", "updated_at", "updated_by"], batch_size=BATCH
     )
 
-    latest_version = {}
-    ids = [secret.pk for secret in to_update]
-    for start in range(0, len(ids), BATCH):
-        rows = (
-            SecretVersion.objects.filter(secret_id__in=ids[start:start + BATCH])
-            .values("secret_id").annotate(latest=Max("number"))
-        )
-        latest_version.update({row["secret_id"]: row["latest"] for row in rows})
+    next_number = next_version_numbers(secret.pk for secret in to_update)
     versions = [
-        SecretVersion(secret=secret, number=1, value=secret.value, created_by=user,
-                      created_at=now)
+        SecretVersion(secret=secret, number=FIRST_VERSION, value=secret.value,
+                      created_by=user, created_at=now)
         for secret in created
     ] + [
-        SecretVersion(secret=secret, number=latest_version.get(secret.pk, 0) + 1,
+        SecretVersion(secret=secret, number=next_number.get(secret.pk, FIRST_VERSION),
                       value=secret.value, created_by=user, created_at=now)
         for secret in to_update
     ]
     SecretVersion.objects.bulk_create(versions, batch_size=BATCH)
 
     audit = [
-        log.Entry(AuditAction.CREATE, secret_id=secret.pk, secret_name=secret.name,
-                  secret_profile=secret.profile, detail={"via": "import"}, user=user)
+        secret_change_entry(AuditAction.CREATE, secret, detail={"via": "import"}, user=user)
         for secret in created
     ] + [
-        log.Entry(AuditAction.UPDATE, secret_id=secret.pk, secret_name=secret.name,
-                  secret_profile=secret.profile, detail={"via": "import", "changed": ["value"]},
-                  user=user)
+        secret_change_entry(AuditAction.UPDATE, secret,
+                            detail={"via": "import", "changed": ["value"]}, user=user)
         for secret in to_update
     ]
     audit.append(log.Entry(
@@ -281,3 +270,92 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
     ))
     log.record_many(audit)
     secrets_changed()
+
+
+# --- rotation (R11) -------------------------------------------------------------------------
+
+# Every encrypted column in the database: (model, its encrypted fields).
+ENCRYPTED_COLUMNS = [
+    (Secret, ["value"]),
+    (SecretVersion, ["value"]),
+    (SSHTunnel, ["password", "private_key"]),
+]
+Say = Callable[[str], None]
+
+
+@dataclass
+class RotationSummary:
+    rotated: int = 0
+    unreadable: int = 0
+
+
+def rotate_encryption(batch_size: int = BATCH, *, say: Say = print,
+                      warn: Say = print) -> RotationSummary:
+    """Re-encrypt every stored value not yet under the first key. Works in batches, each its
+    own transaction with one ROTATE audit row, so an interrupted run keeps what it finished
+    and running again skips what is done. `say` gets progress lines; `warn` names each value
+    no configured key opens (left as it is, counted in `unreadable`)."""
+    service = get_encryption_service()
+    summary = RotationSummary()
+    for model, fields in ENCRYPTED_COLUMNS:
+        _rotate_table(service, model, fields, batch_size, summary, say, warn)
+    _rotate_key_check(service, warn)
+    return summary
+
+
+def _rotate_table(service, model, fields, batch_size, summary, say: Say, warn: Say) -> None:
+    label = model._meta.verbose_name_plural
+    total = model.objects.count()
+    seen = rotated = 0
+    last_pk = None
+    while True:
+        # Rows are locked while rotated, so a concurrent edit cannot be overwritten.
+        with transaction.atomic():
+            log.lock_chain()  # chain first, then rows: the order every writer uses
+            rows = model.objects.select_for_update().order_by("pk").only("pk", *fields)
+            if last_pk is not None:
+                rows = rows.filter(pk__gt=last_pk)
+            batch = list(rows[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            seen += len(batch)
+            changed = [row for row in batch
+                       if _rotate_row(service, row, fields, label, summary, warn)]
+            if changed:
+                model.objects.bulk_update(changed, fields)
+                log.record(AuditAction.ROTATE,
+                           detail={"table": model._meta.db_table, "rows": len(changed)})
+                rotated += len(changed)
+        say(f"{label}: {seen}/{total} checked, {rotated} re-encrypted")
+    summary.rotated += rotated
+
+
+def _rotate_key_check(service, warn: Say) -> None:
+    """The start-up key check's sentinel follows the data to the first key (R17.21), so the
+    old keys can be removed afterwards. Not a secret: not counted, not audited."""
+    with transaction.atomic():
+        for row in KeyCheck.objects.select_for_update():
+            if not service.is_current(row.value.token):
+                try:
+                    row.value = Sealed(service.rotate(row.value.token))
+                except DecryptionError:
+                    warn("  cannot decrypt the key check sentinel")
+                    continue
+                row.save(update_fields=["value"])
+
+
+def _rotate_row(service, row, fields, label, summary, warn: Say) -> bool:
+    """Re-encrypt the row's values not yet under the first key; True if any changed."""
+    changed = False
+    for name in fields:
+        sealed = getattr(row, name)
+        if sealed is None or service.is_current(sealed.token):
+            continue
+        try:
+            setattr(row, name, Sealed(service.rotate(sealed.token)))
+            changed = True
+        except DecryptionError:
+            summary.unreadable += 1
+            warn(f"  cannot decrypt {label} {row.pk} ({name})")
+    return changed

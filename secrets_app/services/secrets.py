@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -18,15 +17,22 @@ from audit_app import log
 from audit_app.context import audit_context
 from audit_app.models import AuditAction
 from secrets_app.access.permissions import require_admin
-from secrets_app.constants import SecretProfile, category_for_key
+from secrets_app.audit import recorded_as
+from secrets_app.constants import SecretProfile
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
+from secrets_app.services.rules import (
+    FIRST_VERSION,
+    check_unique_name,
+    infer_category,
+    is_duplicate,
+    next_version_number,
+    value_errors,
+)
 from secrets_app.validation import (
     DUPLICATE_NAME,
     check_name_and_key,
-    check_unique_name,
     check_value,
-    look_alike,
     require_value,
 )
 
@@ -91,20 +97,6 @@ def _save_tunnel(secret: Secret, data: SSHTunnelData) -> None:
 
 
 @sensitive_variables()
-def _value_errors(value, *, category: str, has_tunnel: bool) -> dict:
-    try:
-        require_value(value, category=category, has_tunnel=has_tunnel)
-        check_value(value)
-    except ValidationError as error:
-        return error.message_dict
-    return {}
-
-
-def _is_duplicate(secret: Secret) -> bool:
-    return look_alike(secret.name, secret.profile, exclude_pk=secret.pk) is not None
-
-
-@sensitive_variables()
 def create_secret(
     user,
     *,
@@ -120,12 +112,12 @@ def create_secret(
     The key is taken as given: surrounding spaces or a new line make it invalid (R17.10)."""
     require_admin(user)
     key = key or ""
-    category = category or category_for_key(key)
-    value_errors = _value_errors(value, category=category, has_tunnel=ssh is not None)
+    category = infer_category(category, key)
+    problems = value_errors(value, category=category, has_tunnel=ssh is not None)
     secret = Secret(
         name=(name or "").strip(),
         key=key,
-        value=None if value_errors else value,  # a bad value is never encrypted
+        value=None if problems else value,  # a bad value is never encrypted
         category=category,
         profile=profile or SecretProfile.DEFAULT,
         description=(description or "").strip(),
@@ -135,9 +127,9 @@ def create_secret(
     try:
         _validate(secret)
     except ValidationError as error:  # every field's problems in one answer
-        raise ValidationError({**value_errors, **error.message_dict}) from None
-    if value_errors:
-        raise ValidationError(value_errors)
+        raise ValidationError({**problems, **error.message_dict}) from None
+    if problems:
+        raise ValidationError(problems)
     if ssh is not None:
         _validate_tunnel(secret, ssh)
     try:
@@ -145,13 +137,13 @@ def create_secret(
             log.lock_chain()  # the one lock order: chain first, then rows (no deadlocks)
             secret.save(force_insert=True)
             SecretVersion.objects.create(
-                secret=secret, number=1, value=secret.value, created_by=user
+                secret=secret, number=FIRST_VERSION, value=secret.value, created_by=user
             )
             if ssh is not None:
                 _save_tunnel(secret, ssh)
     except IntegrityError:
         # A concurrent create won the race for (name, profile): the constraint decided.
-        if _is_duplicate(secret):
+        if is_duplicate(secret):
             raise ValidationError({"name": DUPLICATE_NAME}) from None
         raise
     return secret
@@ -170,8 +162,9 @@ def _locked(secret: Secret) -> Secret:
 def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET, **changes):
     """Apply changes (R3.2) and return the updated secret. value None keeps the stored value;
     a value given is re-encrypted and kept as a new version, even the stored one (R17.2: the
-    answer must not tell whether a guess was right). ssh None removes the tunnel. Nothing
-    changed means nothing is written. Raises Secret.DoesNotExist if it was deleted."""
+    answer must not tell whether a guess was right). ssh None removes the tunnel; category
+    None means "from the key", as on create. Nothing changed means nothing is written.
+    Raises Secret.DoesNotExist if it was deleted."""
     require_admin(user)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -182,6 +175,9 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
         with transaction.atomic(), audit_context(user=user):
             log.lock_chain()
             current = _locked(secret)
+            if "category" in changes:
+                changes["category"] = infer_category(
+                    changes["category"], changes.get("key", current.key))
             if value is not None:
                 has_tunnel = (ssh is not None if ssh is not _UNSET
                               else SSHTunnel.objects.filter(secret=current).exists())
@@ -199,10 +195,10 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
                 return current
             current.updated_at = timezone.now()
             current.updated_by = user
-            current._audit_detail = {"changed": sorted(set(changed))}
             columns = [name for name in changed if name != "ssh_tunnel"]
-            current.save(update_fields=[*columns, "updated_at", "updated_by"])
-            del current._audit_detail
+            # The row's "changed" is the instance's changed fields, plus the tunnel's table.
+            with recorded_as(also_changed=[name for name in changed if name == "ssh_tunnel"]):
+                current.save(update_fields=[*columns, "updated_at", "updated_by"])
             if "value" in changed:
                 _add_version(current, user)
             if ssh is not _UNSET and ssh is not None:
@@ -210,7 +206,7 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
             elif drop_tunnel:
                 SSHTunnel.objects.filter(secret=current).delete()
     except IntegrityError:
-        if _is_duplicate(current):
+        if is_duplicate(current):
             raise ValidationError({"name": DUPLICATE_NAME}) from None
         raise
     return current
@@ -237,10 +233,9 @@ def _apply_changes(secret: Secret, changes: dict, value: str | None) -> list[str
 
 
 def _add_version(secret: Secret, user, restored_from: int | None = None) -> SecretVersion:
-    latest = secret.versions.aggregate(latest=Max("number"))["latest"] or 0
     return SecretVersion.objects.create(
         secret=secret,
-        number=latest + 1,
+        number=next_version_number(secret),
         value=secret.value,
         created_by=user,
         restored_from=restored_from,
@@ -269,10 +264,9 @@ def restore_version(secret: Secret, number: int, user) -> Secret:
         current.updated_at = timezone.now()
         current.updated_by = user
         new_version = _add_version(current, user, restored_from=number)
-        current._audit_action = AuditAction.RESTORE
-        current._audit_detail = {"restored_version": number, "new_version": new_version.number}
-        current.save(update_fields=["value", "updated_at", "updated_by"])
-        del current._audit_action, current._audit_detail
+        with recorded_as(action=AuditAction.RESTORE,
+                         detail={"restored_version": number, "new_version": new_version.number}):
+            current.save(update_fields=["value", "updated_at", "updated_by"])
     return current
 
 
