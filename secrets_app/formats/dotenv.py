@@ -1,60 +1,116 @@
-"""The reader of dotenv secret files (`KEY=value` lines, R6)."""
+"""The reader of dotenv secret files (`KEY=value` lines, R6), on python-dotenv's own parser:
+the team's programs read their .env files with it. Quoted values may span lines. Nothing is
+interpolated (python-dotenv does that in main.py): `${VAR}` is stored as written."""
 
+import io
 import os
 import re
+from bisect import bisect_left, bisect_right
+from itertools import accumulate, pairwise
 
 from django.views.decorators.debug import sensitive_variables
+from dotenv import parser
 
 from secrets_app.formats.entries import FileEntry, Problem, admit
 from secrets_app.validation import key_message, key_problems
 
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
+NOT_A_LINE = "not a KEY=value line"
+# A key python-dotenv reads that is not shaped like one is never echoed: it may be a value.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# python-dotenv's inline-comment search takes time quadratic in a run of blanks in an unquoted
+# value (hours for 2 MB). A long run after text is read as one space; its entry fails.
+RUN = 256
+_LONG_RUN = re.compile(rf"(?<=\S)[^\S\r\n]{{{RUN},}}")
+LONG_RUN = f"{RUN} or more spaces or tabs in a row: shorten the run"
+# KEY=" or KEY=' (the key may be quoted, as python-dotenv allows): the key and the quote.
+_QUOTED = re.compile(
+    r"(?:export[^\S\r\n]+)?(')?([A-Za-z_][A-Za-z0-9_]*)(?(1)')[^\S\r\n]*=[^\S\r\n]*(['\"])")
+_CLOSED = {q: re.compile(rf"{q}((?:\\.|[^{q}\\])*){q}", re.DOTALL) for q in "'\""}
+# python-dotenv's escapes in double quotes, plus \$ -> $ (exports have always written it).
+_ESCAPE = re.compile(r"\\([\\'\"abfnrtv$])")
+_ESCAPED = dict(zip("\\'\"abfnrtv$", "\\'\"\a\b\f\n\r\t\v$", strict=True))
 
 
-_DOUBLE_QUOTED_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+class _Reader(parser.Reader):
+    """python-dotenv's reader without its line count (a regex search per token, and wrong for
+    messages: it counts blank lines before a binding, and a \\r\\n twice after an error)."""
+
+    def read_regex(self, regex):
+        match = regex.match(self.string, self.position.chars)
+        if match is None:
+            raise parser.Error("read_regex: Pattern not found")
+        self.position.chars = match.end()
+        return match.groups()
 
 
 @sensitive_variables()
 def parse_dotenv(text: str, profile: str):
-    """`KEY=value` lines: unquoted (an inline ` #` starts a comment), 'single-quoted'
-    (literal) or "double-quoted" (escapes \\n \\r \\t \\" \\\\ \\$; may span lines).
-    One pass over the text, whatever it holds."""
+    r"""`KEY=value` lines as python-dotenv reads them: unquoted (` #` starts a comment),
+    'single-quoted' (escapes \\ \') or "double-quoted" (\n \r \t \" \\ \' \a \b \f \v, \$)."""
     entries, skipped, failed = [], [], []
-    position, line_number = 0, 0
-    while position < len(text):
-        end = _line_end(text, position)
-        line = text[position:end].rstrip("\r")
-        line_number += 1
-        start_line = line_number
-        next_position = end + 1
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            position = next_position
+    text, long_runs = _without_long_runs(text)
+    reader, line, after_cr = _Reader(io.StringIO(text)), 1, False
+    while reader.has_next():  # as parser.parse_stream, with the reader above
+        binding = parser.parse_binding(reader)
+        original = binding.original.string
+        if after_cr and original.startswith("\n"):
+            line -= 1  # one \r\n, split between two bindings
+        body = original.lstrip()
+        at = line + _breaks(original[: len(original) - len(body)]) if body != original else line
+        end = at + _breaks(body.rstrip("\r\n"))
+        line, after_cr = line + _breaks(original), original.endswith("\r")
+        key = binding.key
+        if key is None and not binding.error:  # a comment, or blank lines at the end
             continue
-        match = DOTENV_LINE.match(line)
-        if not match:
-            # The line's text is not echoed: it might be a value.
-            failed.append(Problem(profile, f"(line {start_line})", "not a KEY=value line",
-                                  start_line))
-            position = next_position
-            continue
-        key = match.group(1)
-        value_start = position + match.start(2)
-        try:
-            if text.startswith('"', value_start):
-                value, closing = _double_quoted(text, value_start)
-                line_number += text.count("\n", value_start, closing)
-                next_position = _line_end(text, closing) + 1
-            else:
-                value = _single_line_value(match.group(2))
-            if key_problems(key):
-                raise ValueError(key_message(key))
-        except ValueError as error:
-            failed.append(Problem(profile, key, str(error), start_line))
+        if binding.error or binding.value is None or not _NAME.fullmatch(key):
+            failed.append(_unreadable(body, profile, at, end))
+        elif bisect_right(long_runs, end) > bisect_left(long_runs, at):
+            failed.append(Problem(profile, key, LONG_RUN, at))
+        elif key_problems(key):
+            failed.append(Problem(profile, key, key_message(key), at))
         else:
-            admit(FileEntry(profile, key, value, start_line), entries, skipped, failed)
-        position = next_position
+            admit(FileEntry(profile, key, _value(binding.value, body), at),
+                  entries, skipped, failed)
     return entries, skipped, failed
+
+
+@sensitive_variables()
+def _unreadable(body: str, profile: str, at: int, end: int) -> Problem:
+    """Not a `KEY=value` line: said with its key if a quote is never closed or text follows
+    the closing one, else by line number only. A quote may make several lines one span."""
+    span = f" (lines {at} to {end} were read as one: check the quotes)" if end > at else ""
+    quoted = _QUOTED.match(body)
+    if not quoted:
+        return Problem(profile, f"(line {at})", NOT_A_LINE + span, at)
+    kind = {"'": "single", '"': "double"}[quoted.group(3)]
+    reason = (f"text follows the closing {kind} quote: remove it or put it in the quotes"
+              if _CLOSED[quoted.group(3)].match(body, quoted.end(3) - 1)
+              else f"the {kind}-quoted value is never closed")
+    return Problem(profile, quoted.group(2), reason + span, at)
+
+
+@sensitive_variables()
+def _value(value: str, body: str) -> str:
+    """python-dotenv's value; a double-quoted one holding \\$ decoded again with it."""
+    quoted = _QUOTED.match(body) if "\\$" in body else None
+    if not quoted or quoted.group(3) != '"':
+        return value
+    raw = _CLOSED['"'].match(body, quoted.end(3) - 1).group(1)
+    return _ESCAPE.sub(lambda escape: _ESCAPED[escape.group(1)], raw)
+
+
+def _breaks(text: str) -> int:
+    """Line breaks as python-dotenv reads them: \\r\\n, \\n or \\r."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+@sensitive_variables()
+def _without_long_runs(text: str) -> tuple[str, list[int]]:
+    """The text with each long run after text made one space; the numbers of its lines."""
+    starts = [run.start() for run in _LONG_RUN.finditer(text)]  # never inside a \r\n
+    lines = accumulate((_breaks(text[a:b]) for a, b in pairwise([0, *starts])), initial=1)
+    return (_LONG_RUN.sub(" ", text) if starts else text), list(lines)[1:]
 
 
 @sensitive_variables()
@@ -62,49 +118,12 @@ def last_line_wins(entries: list[FileEntry], skipped: list[Problem], failed: lis
     """A key given on several lines has the outcome of its last line only, as a shell or
     python-dotenv would read the file: stored, or reported, once (an earlier good value is
     not stored when the last line fails)."""
-    last: dict[tuple[str, str], tuple[str, FileEntry | Problem]] = {}
-    outcomes = [("entry", e) for e in entries] + [("skipped", p) for p in skipped] + [
-        ("failed", p) for p in failed
-    ]
-    for kind, outcome in sorted(outcomes, key=lambda pair: pair[1].line or 0):
-        last[(outcome.profile, outcome.key)] = (kind, outcome)
+    outcomes = [(kind, each) for kind, group in enumerate((entries, skipped, failed))
+                for each in group]
+    ordered = sorted(outcomes, key=lambda pair: pair[1].line or 0)
+    last = {(outcome.profile, outcome.key): (kind, outcome) for kind, outcome in ordered}
     kept = sorted(last.values(), key=lambda pair: pair[1].line or 0)
-    return tuple([outcome for kind, outcome in kept if kind == wanted]
-                 for wanted in ("entry", "skipped", "failed"))
-
-
-def _line_end(text: str, position: int) -> int:
-    end = text.find("\n", position)
-    return len(text) if end == -1 else end
-
-
-@sensitive_variables()
-def _single_line_value(rest: str) -> str:
-    if rest.startswith("'"):
-        end = rest.find("'", 1)
-        if end == -1:
-            raise ValueError("the single-quoted value is never closed")
-        return rest[1:end]
-    comment = re.search(r"\s#", rest)
-    return (rest[:comment.start()] if comment else rest).strip()
-
-
-@sensitive_variables()
-def _double_quoted(text: str, opening: int) -> tuple[str, int]:
-    """The value of the double-quoted string opening at `opening`, and where it closes."""
-    out, index = [], opening + 1
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            following = text[index + 1]
-            out.append(_DOUBLE_QUOTED_ESCAPES.get(following, "\\" + following))
-            index += 2
-            continue
-        if char == '"':
-            return "".join(out), index
-        out.append(char)
-        index += 1
-    raise ValueError("the double-quoted value is never closed")
+    return tuple([outcome for kind, outcome in kept if kind == wanted] for wanted in range(3))
 
 
 def detect_format(filename: str, text: str) -> str:

@@ -41,8 +41,9 @@ def to_yaml(values_by_profile: dict[str, dict[str, str]]) -> str:
 
 @sensitive_variables()
 def to_dotenv(values: dict[str, str]) -> str:
-    """KEY='value' lines (literal); values holding a quote or a line break go in double
-    quotes with backslash escapes, which `parse_dotenv` reverses."""
+    """KEY='value' lines; values holding a quote or a line break go in double quotes. Both
+    use backslash escapes, which `parse_dotenv` (python-dotenv's reading) reverses: in single
+    quotes `\\\\` is one backslash, as python-dotenv's own `set_key` writes it."""
     lines = []
     for key in sorted(values):
         value = values[key]
@@ -53,5 +54,6 @@ def to_dotenv(values: dict[str, str]) -> str:
             )
             lines.append(f'{key}="{escaped}"')
         else:
-            lines.append(f"{key}='{value}'")
+            escaped = value.replace("\\", "\\\\")
+            lines.append(f"{key}='{escaped}'")
     return "\n".join(lines) + ("\n" if lines else "")
