@@ -13,7 +13,7 @@ from django.test import Client
 
 from secrets_app.crypto import configured_keys
 from secrets_app.models import Secret
-from tests.secrets_app.test_plaintext_at_rest import every_text_cell
+from tests.helpers import every_text_cell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
