@@ -1,6 +1,8 @@
 """Shared fixtures: the cast of users, fast hashing, Hypothesis profiles, service checks."""
 
+import contextlib
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -18,6 +20,8 @@ from secrets_app.models import ApiToken
 from secrets_app.services.secrets import create_secret, update_secret
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# "gw0", "gw1", ... in a worker of `pytest -n N` (pytest-xdist); None in a serial run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 hypothesis_settings.register_profile(
     "default",
@@ -34,6 +38,42 @@ def uses_redis() -> bool:
 
 def services_available() -> bool:
     return connection.vendor == "postgresql" and uses_redis()
+
+
+def clear_own_keys(cache) -> None:
+    """RedisCache.clear for a worker of `pytest -n N`: delete this cache's keys (its prefix),
+    not the whole Redis database, which the other workers are using."""
+    client = cache._cache.get_client(write=True)
+    prefix = re.sub(r"([*?\[\]\\])", r"\\\1", cache.key_prefix)  # glob-escaped
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def pytest_configure(config):
+    # The workers of `pytest -n N` share one Redis database (test databases are per worker
+    # already, pytest-django): each worker gets a key prefix of its own, so that one's sign-in
+    # and decrypt counters are not the other's, and a cache.clear() (before each test, and in
+    # some tests) deletes only its own keys instead of flushing the other's in mid-test.
+    if WORKER:
+        from django.core.cache.backends.redis import RedisCache
+        from django.test.signals import setting_changed
+
+        settings.CACHES["default"]["KEY_PREFIX"] += f"-{WORKER}"
+        setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
+        RedisCache.clear = clear_own_keys
+
+
+def pytest_sessionstart(session):
+    """A run starts on an empty Redis database. Under pytest-xdist this runs once, in the
+    controller, before the workers start (whose clears are their own keys only)."""
+    if WORKER or not uses_redis():
+        return
+    import redis
+    from django.core.cache import cache
+
+    with contextlib.suppress(redis.RedisError):  # then each test says so
+        cache.clear()
 
 
 def pytest_runtest_setup(item):
