@@ -1,18 +1,27 @@
 """Shared fixtures: the cast of users, fast hashing, Hypothesis profiles, service checks."""
 
+import contextlib
 import os
-from contextlib import contextmanager
+import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import connection, transaction
+from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from audit_app.models import AuditLog
 from secrets_app.access.permissions import ADMIN_GROUP
+from secrets_app.access.tokens import create_token
+from secrets_app.access.models import ApiToken
+from secrets_app.services.secrets import create_secret, update_secret
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# "gw0", "gw1", ... in a worker of `pytest -n N` (pytest-xdist); None in a serial run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 hypothesis_settings.register_profile(
     "default",
@@ -23,9 +32,48 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("default")
 
 
+def uses_redis() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
 def services_available() -> bool:
-    cache_backend = settings.CACHES["default"]["BACKEND"].lower()
-    return connection.vendor == "postgresql" and "redis" in cache_backend
+    return connection.vendor == "postgresql" and uses_redis()
+
+
+def clear_own_keys(cache) -> None:
+    """RedisCache.clear for a worker of `pytest -n N`: delete this cache's keys (its prefix),
+    not the whole Redis database, which the other workers are using."""
+    client = cache._cache.get_client(write=True)
+    prefix = re.sub(r"([*?\[\]\\])", r"\\\1", cache.key_prefix)  # glob-escaped
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def pytest_configure(config):
+    # The workers of `pytest -n N` share one Redis database (test databases are per worker
+    # already, pytest-django): each worker gets a key prefix of its own, so that one's sign-in
+    # and decrypt counters are not the other's, and a cache.clear() (before each test, and in
+    # some tests) deletes only its own keys instead of flushing the other's in mid-test.
+    if WORKER:
+        from django.core.cache.backends.redis import RedisCache
+        from django.test.signals import setting_changed
+
+        settings.CACHES["default"]["KEY_PREFIX"] += f"-{WORKER}"
+        setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
+        RedisCache.clear = clear_own_keys
+
+
+def pytest_sessionstart(session):
+    """A run starts on an empty Redis database. Under pytest-xdist this runs once, in the
+    controller, before the workers start (whose clears are their own keys only)."""
+    if WORKER or not uses_redis():
+        return
+    import redis
+    from django.core.cache import cache
+
+    with contextlib.suppress(redis.RedisError):  # then each test says so
+        cache.clear()
 
 
 def pytest_runtest_setup(item):
@@ -79,14 +127,6 @@ def secrets_admin(db):
 def member(db):
     """Staff without secrets permissions: may list, may not change or decrypt."""
     return User.objects.create_user("bob", "bob@example.com", "bob-password")
-
-
-@contextmanager
-def rolled_back():
-    """Run a block in a transaction that is always rolled back (one Hypothesis example)."""
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -174,3 +214,24 @@ def member_client(client, member):
     """Django's test client signed in as the non-admin."""
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def world(admin_user, member):
+    """What the authorization matrix and test_no_store walk the routes with."""
+    secret = create_secret(admin_user, name="target", key="SSH_HOST", value="MATRIX-CANARY",
+                           ssh=None)
+    update_secret(secret, admin_user, value="MATRIX-CANARY-2")
+    member_token, _ = create_token(member, "mine")
+    expired, expired_key = create_token(admin_user, "old", expires_in_days=1)
+    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(1))
+    revoked, revoked_key = create_token(admin_user, "gone")
+    ApiToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    inactive = User.objects.create_superuser("ghost", "", "ghost-password")
+    inactive.is_active = False
+    inactive.save()
+    sequence = AuditLog.objects.order_by("sequence").first().sequence
+    return {
+        "secret": secret, "member_token": member_token, "expired_key": expired_key,
+        "revoked_key": revoked_key, "inactive": inactive, "sequence": sequence,
+    }

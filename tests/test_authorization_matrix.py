@@ -1,60 +1,20 @@
 """Authorization matrix (issue 7): every named route of the console and the API, generated
-from the URLconf (a new route without a row here fails), against anonymous, non-admin and
-admin users, expired and revoked tokens, and a deactivated admin. Refused writes change
-nothing."""
+from the URLconf (a new route without a row in tests/helpers.py's ROUTES fails), against
+anonymous, non-admin and admin users, expired and revoked tokens, and a deactivated admin.
+Refused writes change nothing."""
 
 import json
-from datetime import timedelta
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from audit_app.models import AuditLog
 from secrets_app.access.models import ApiToken
-from secrets_app.access.tokens import create_token
 from secrets_app.models import Secret, SecretVersion
-from secrets_app.services.secrets import create_secret, update_secret
+from tests.helpers import ROUTES, url_for
 
 pytestmark = pytest.mark.django_db
 
-# route name -> (kind, methods tried). Kinds are defined by EXPECTED below.
-ROUTES = {
-    "home": ("console-read", ["GET"]),
-    "login": ("public", ["GET"]),
-    "logout": ("public", ["POST"]),
-    "healthz": ("public", ["GET"]),
-    "api:schema": ("public", ["GET"]),
-    "api:docs": ("public", ["GET"]),
-    "catalog": ("console-read", ["GET"]),
-    "settings": ("console-read", ["GET", "POST"]),
-    "token-revoke": ("console-own", ["POST"]),
-    "secrets:list": ("console-read", ["GET"]),
-    "secrets:masked": ("console-read", ["GET"]),
-    "secrets:create": ("console-admin", ["GET", "POST"]),
-    "secrets:edit": ("console-admin", ["GET", "POST"]),
-    "secrets:delete": ("console-admin", ["GET", "POST"]),
-    "secrets:decrypt": ("console-admin", ["POST"]),
-    "secrets:import": ("console-admin", ["GET", "POST"]),
-    "secrets:versions": ("console-admin", ["GET"]),
-    "secrets:restore": ("console-admin", ["POST"]),
-    "audit:log": ("console-admin", ["GET"]),
-    "audit:export": ("console-admin", ["GET"]),
-    "audit:verify": ("console-admin", ["POST"]),
-    "api:secret-list": ("api-read", ["GET", "POST"]),
-    "api:secret-detail": ("api-read", ["GET", "PUT", "PATCH", "DELETE"]),
-    "api:secret-profiles": ("api-read", ["GET"]),
-    "api:secret-decrypt": ("api-admin", ["POST"]),
-    "api:secret-ssh-tunnel": ("api-admin", ["POST"]),
-    "api:secret-versions": ("api-admin", ["GET"]),
-    "api:secret-restore": ("api-admin", ["POST"]),
-    "api:secret-import-file": ("api-admin", ["POST"]),
-    "api:audit-list": ("api-admin", ["GET"]),
-    "api:audit-detail": ("api-admin", ["GET"]),
-    "api:token-list": ("api-own", ["GET", "POST"]),
-    "api:token-detail": ("api-own", ["DELETE"]),
-}
 ADMIN_SITE = "admin:"  # Django admin: every route behind its own staff login
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -91,46 +51,6 @@ def test_every_route_has_a_row():
     missing = {name for name in route_names()
                if name not in ROUTES and not name.startswith(ADMIN_SITE)}
     assert missing == set(), f"add these routes to the matrix: {sorted(missing)}"
-
-
-@pytest.fixture
-def world(admin_user, member):
-    secret = create_secret(admin_user, name="target", key="SSH_HOST", value="MATRIX-CANARY",
-                           ssh=None)
-    update_secret(secret, admin_user, value="MATRIX-CANARY-2")
-    member_token, _ = create_token(member, "mine")
-    expired, expired_key = create_token(admin_user, "old", expires_in_days=1)
-    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(1))
-    revoked, revoked_key = create_token(admin_user, "gone")
-    ApiToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
-    from django.contrib.auth.models import User
-
-    inactive = User.objects.create_superuser("ghost", "", "ghost-password")
-    inactive.is_active = False
-    inactive.save()
-    sequence = AuditLog.objects.order_by("sequence").first().sequence
-    return {
-        "secret": secret, "member_token": member_token, "expired_key": expired_key,
-        "revoked_key": revoked_key, "inactive": inactive, "sequence": sequence,
-    }
-
-
-def url_for(name: str, world) -> str:
-    kwargs = {
-        "secrets:masked": {"pk": world["secret"].pk}, "secrets:edit": {"pk": world["secret"].pk},
-        "secrets:delete": {"pk": world["secret"].pk},
-        "secrets:decrypt": {"pk": world["secret"].pk},
-        "secrets:versions": {"pk": world["secret"].pk},
-        "secrets:restore": {"pk": world["secret"].pk, "number": 1},
-        "token-revoke": {"pk": world["member_token"].pk},
-        "api:secret-detail": {"pk": world["secret"].pk},
-        "api:secret-decrypt": {"pk": world["secret"].pk},
-        "api:secret-versions": {"pk": world["secret"].pk},
-        "api:secret-restore": {"pk": world["secret"].pk, "number": "1"},
-        "api:audit-detail": {"sequence": world["sequence"]},
-        "api:token-detail": {"pk": world["member_token"].pk},
-    }.get(name, {})
-    return reverse(name, kwargs=kwargs)
 
 
 def client_for(principal: str, world, admin_user, member):
@@ -180,7 +100,7 @@ def test_the_matrix(principal, world, admin_user, member):
             text = (b"".join(response.streaming_content) if response.streaming
                     else response.content).decode(errors="replace")
             if "MATRIX-CANARY" in text and not (
-                principal == "admin" and name in ("api:secret-decrypt", "secrets:decrypt")
+                principal == "admin" and name in ("secret-decrypt", "secrets:decrypt")
             ):
                 failures.append(f"{principal} {method} {name}: plaintext in the answer")
     assert failures == []

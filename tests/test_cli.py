@@ -2,7 +2,6 @@
 them (R11 rotation with the old key removed, R12 verify exit status, first admin login)."""
 
 import http.cookiejar
-import os
 import re
 import socket
 import sqlite3
@@ -11,50 +10,10 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY_A = "cli-key-A-0123456789-0123456789-0123456789"
-KEY_B = "cli-key-B-0123456789-0123456789-0123456789"
-
-
-class Project:
-    """A throwaway installation: its own SQLite file and its own keys."""
-
-    def __init__(self, tmp_path: Path):
-        self.db = tmp_path / "db.sqlite3"
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("SECRETS_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"))
-        }
-        self.env.update(
-            KOZMO_IGNORE_DOTENV="1",
-            DJANGO_SECRET_KEY="cli-test-secret-key-" + "x" * 40,
-            DATABASE_URL=f"sqlite:///{self.db}",
-            SECRETS_ENCRYPTION_KEY=KEY_A,
-            DJANGO_DEBUG="true",
-        )
-
-    def manage(self, *args, check=True, **env_changes):
-        env = dict(self.env)
-        for key, value in env_changes.items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = value
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-        )
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    def shell(self, code, **env_changes):
-        return self.manage("shell", "-c", code, **env_changes).stdout
+from tests.helpers import KEY_A, KEY_B, ROOT, Project
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import CommandError
 
 from kozmo_secrets.audited_command import AuditedCommand, printable
-from tests.test_cli import ROOT, Project
+from tests.helpers import ROOT, Project
 
 TITLE = "\x1b]0;pwned\x07"  # retitles an xterm
 CLEAR = "\x1b[2J\x9b31m"  # clears the screen; a C1 CSI

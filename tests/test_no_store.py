@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from secrets_app.access.tokens import create_token
-from tests.test_authorization_matrix import ROUTES, url_for, world  # noqa: F401 - fixture
+from tests.helpers import ROUTES, url_for
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def principals(admin_user, member):
 
 @pytest.mark.parametrize("principal",
                          ["session-admin", "session-member", "token-admin", "token-member"])
-def test_r17_4_every_route_answers_no_store(principal, principals, world):  # noqa: F811
+def test_r17_4_every_route_answers_no_store(principal, principals, world):
     missing = []
     for name, (_kind, methods) in ROUTES.items():
         if name == "logout":

@@ -1,17 +1,15 @@
 """Browser tests: Playwright's Python API driving Debian's Chromium against a live server.
 
 They skip when Chromium is missing, and fail instead under REQUIRE_BROWSER=1 (CI).
-Screenshots of every page land in test-output/screenshots/.
+Screenshots of every page land in test-output/screenshots/ (tests/helpers.py's screenshot).
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 # Playwright's sync API keeps an event loop in this thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this one is safe (it is: it is ours).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -45,16 +43,3 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url("**/secrets/**")

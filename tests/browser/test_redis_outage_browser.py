@@ -5,8 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from secrets_app.services.secrets import create_secret
-
-from .conftest import log_in, screenshot
+from tests.helpers import log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

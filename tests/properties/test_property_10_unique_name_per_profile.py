@@ -10,7 +10,7 @@ from secrets_app.constants import SecretProfile
 from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret
 from secrets_app.validation import DUPLICATE_NAME
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 names = st.sampled_from(["alpha", "beta", "Alpha", "gamma delta"])
 profiles = st.sampled_from(SecretProfile.values)

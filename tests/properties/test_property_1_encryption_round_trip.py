@@ -10,7 +10,7 @@ from secrets_app.fields import Sealed
 from secrets_app.models import Secret
 from secrets_app.services.reveal import decrypt_secret
 from secrets_app.services.secrets import create_secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 any_text = st.text()  # any Unicode code point but surrogates, empty included
 large_text = st.text(min_size=1, max_size=20).map(lambda chunk: chunk * 50_000)

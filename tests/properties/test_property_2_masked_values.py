@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from secrets_app.models import Secret
 from secrets_app.services.secrets import SSHTunnelData, create_secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 # Any text (but a NUL, refused as a value, R17.9), behind a marker that cannot occur in an
 # answer by chance: a bare generated value may happen to spell part of a field name.

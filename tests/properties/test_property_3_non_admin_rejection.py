@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from secrets_app.models import Secret, SecretVersion
 from secrets_app.services.secrets import create_secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 bodies = st.fixed_dictionaries(
     {},

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from secrets_app.constants import SecretCategory, SecretProfile
 from secrets_app.list_counts import secrets_changed
 from secrets_app.models import Secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 rows = st.lists(
     st.tuples(

@@ -14,7 +14,7 @@ from secrets_app.sources.chain import SOURCES, resolve
 from secrets_app.sources.config_file import ConfigFileLoader
 from secrets_app.sources.database import DatabaseLoader
 from secrets_app.sources.environment import EnvironmentLoader
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)
 profiles = st.sampled_from(["default", "production"])

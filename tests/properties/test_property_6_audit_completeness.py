@@ -14,7 +14,7 @@ from secrets_app.services.secrets import (
     restore_version,
     update_secret,
 )
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 operations = st.lists(
     st.tuples(

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from audit_app.models import AuditLog
 from secrets_app.access import ratelimit
 from secrets_app.services.secrets import create_secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 
 @pytest.mark.django_db

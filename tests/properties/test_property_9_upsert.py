@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from secrets_app.constants import SecretProfile
 from secrets_app.models import Secret
 from secrets_app.services.bulk import import_file
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 # Without 0, 1 and I: X0/XO and X1/XI look alike, and one of each pair fails (R17.11,
 # tested in test_validation.py).

@@ -17,7 +17,7 @@ from secrets_app.formats.export import to_dotenv, to_yaml
 from secrets_app.formats.yaml import parse_yaml
 from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret
-from tests.conftest import rolled_back
+from tests.helpers import rolled_back
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,7 @@ from secrets_app.services.secrets import (
     restore_version,
     update_secret,
 )
+from tests.helpers import every_text_cell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,24 +44,6 @@ def store_canaries(admin_user, use_keys) -> list[str]:
     use_keys("rotation-key-0123456789-0123456789-012345", *configured_keys()[0])
     call_command("rotate_encryption_key", verbosity=0)
     return canaries
-
-
-def every_text_cell() -> list[str]:
-    """Like pg_dump: every column of every table, cast to text."""
-    cells = []
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            columns = [
-                column.name
-                for column in connection.introspection.get_table_description(cursor, table)
-            ]
-            cast = "CAST({} AS TEXT)" if connection.vendor == "postgresql" else "{}"
-            select = ", ".join(cast.format(quote(name)) for name in columns)
-            cursor.execute(f"SELECT {select} FROM {quote(table)}")  # names come from introspection
-            for row in cursor.fetchall():
-                cells.extend(str(cell) for cell in row if cell is not None)
-    return cells
 
 
 def test_R1_2_no_canary_in_any_column(admin_user, use_keys):
