@@ -14,9 +14,9 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from audit_app.models import AuditLog
+from secrets_app.access.models import ApiToken
 from secrets_app.access.permissions import ADMIN_GROUP
 from secrets_app.access.tokens import create_token
-from secrets_app.access.models import ApiToken
 from secrets_app.services.secrets import create_secret, update_secret
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

@@ -17,7 +17,7 @@ from secrets_app.constants import SecretProfile
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret, SSHTunnel
 from secrets_app.shared_cache import CACHE_ERRORS, CacheUnavailable
-from secrets_app.sources.chain import check_profile, resolve_ssh_tunnel
+from secrets_app.sources.chain import SSHTunnelConfig, check_profile, resolve_ssh_tunnel
 
 DECRYPT_FAILED = "Failed to decrypt secret"
 
@@ -86,24 +86,13 @@ def admit_reveal(user, target: dict, *, uncounted_ok: bool = False) -> None:
 
 
 @dataclass(frozen=True)
-class RevealedTunnel:
-    """An SSH secret's tunnel with its password and private key opened (R7.3)."""
-
-    host: str
-    port: int
-    username: str
-    password: str | None = field(default=None, repr=False)
-    private_key: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
 class Revealed:
     """What one decrypt opened: the secret, its plaintext and, when the caller asked for it
     and the secret has one, its tunnel. The API's DecryptedSecretSerializer shapes it (R8.6)."""
 
     secret: Secret
     value: str = field(repr=False)
-    tunnel: RevealedTunnel | None = None
+    tunnel: dict | None = field(default=None, repr=False)  # as SSHTunnelConfig.revealed()
 
 
 @sensitive_variables()
@@ -145,16 +134,13 @@ def _decrypt(secret: Secret, user, *, with_tunnel: bool) -> Revealed:
 
 
 @sensitive_variables()
-def _open_tunnel(secret: Secret) -> RevealedTunnel | None:
+def _open_tunnel(secret: Secret) -> dict | None:
     try:  # loaded with the secret when the caller asked for it (select_related)
         tunnel = secret.ssh_tunnel
     except SSHTunnel.DoesNotExist:
         return None
-    return RevealedTunnel(
-        host=tunnel.host, port=tunnel.port, username=tunnel.username,
-        password=tunnel.password.reveal() if tunnel.password else None,
-        private_key=tunnel.private_key.reveal() if tunnel.private_key else None,
-    )
+    return SSHTunnelConfig(host=tunnel.host, port=tunnel.port, username=tunnel.username,
+                           password=tunnel.password, private_key=tunnel.private_key).revealed()
 
 
 @sensitive_variables()
