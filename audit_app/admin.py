@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from audit_app.models import AuditLog
+from kozmo_secrets.read_only_admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyModelAdmin):
     list_display = (
         "sequence", "timestamp", "username", "action", "secret_name", "secret_profile",
         "channel", "ip_address", "allowed",
@@ -18,11 +19,3 @@ class AuditLogAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

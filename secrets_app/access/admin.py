@@ -10,6 +10,7 @@ and revokes only their own tokens)."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
+from kozmo_secrets.read_only_admin import ReadOnlyModelAdmin
 from secrets_app.access.models import ApiToken
 from secrets_app.access.tokens import revoke_token
 
@@ -33,7 +34,7 @@ class RevokedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyModelAdmin):
     list_display = SHOWN_FIELDS
     list_filter = (RevokedFilter, ("user", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__username", "name", "prefix")
@@ -41,15 +42,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = SHOWN_FIELDS
     readonly_fields = SHOWN_FIELDS
     actions = ["revoke_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("secrets_app.change_apitoken")
