@@ -1,8 +1,11 @@
-"""The README's map of the code matches the tree (issue 11): every file it names exists, and
-every module and package of the apps is on it, so the map cannot drift from the code."""
+"""The docs match the code (issue 11): README's map of the code names every file and package
+of the apps and nothing else, and the import example in docs/commands.md is what the command
+prints."""
 
 import re
 from pathlib import Path
+
+from tests.helpers import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("kozmo_secrets", "secrets_app", "audit_app")
@@ -52,3 +55,20 @@ def test_every_module_and_package_is_on_the_map():
                                                         "settings.py"}:
                 continue  # named in words on the first line
             assert path.name in named[app], f"{app}/{path.name} is missing from README's map"
+
+
+def test_the_import_example_in_docs_commands_is_what_the_command_prints(tmp_path):
+    """docs/commands.md shows an import of the test fixture, message for message: it is run
+    here, so the example cannot drift from the command."""
+    text = (ROOT / "docs" / "commands.md").read_text()
+    block = text.split("Importing the test fixture:", 1)[1].split("```console\n", 1)[1]
+    block = block.split("```", 1)[0]
+    prompt, *shown = block.splitlines()
+    env_assignment, command = prompt.removeprefix("$ ").split(" .venv/bin/python manage.py ")
+    name, value = env_assignment.split("=", 1)
+    project = Project(tmp_path)
+    project.manage("migrate", "--noinput")
+    result = project.manage(*command.split(), check=False, **{name: value})
+    assert result.returncode == 1, result.stderr  # three entries fail, on purpose
+    printed = (result.stdout + result.stderr).splitlines()
+    assert printed == shown
