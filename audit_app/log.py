@@ -16,6 +16,7 @@ from django.db import transaction
 
 from audit_app.context import current
 from audit_app.models import GENESIS_HASH, AuditChainHead, AuditLog
+from kozmo_secrets.escaping import printable
 
 _FROM_CONTEXT = object()
 
@@ -54,9 +55,18 @@ def entry_hash(row: AuditLog) -> str:
     return hashlib.sha256(f"{row.prev_hash}:{canonical}".encode()).hexdigest()
 
 
+TEXT_FIELDS = ("username", "secret_name", "secret_profile", "user_agent")
+
+
 def _as_stored(row: AuditLog) -> None:
     """Put values in the form the database gives back, so the hash computed now matches the
-    one recomputed on verification (an IPv4-mapped address, a UUID given as text, a tuple)."""
+    one recomputed on verification (an IPv4-mapped address, a UUID given as text, a tuple).
+    Text fields may come from a request (a name that was refused, a user agent): they are
+    stored as text, control characters escaped, cut to the column's length, so whatever a
+    caller passes the row is written and its hash verifies."""
+    for name in TEXT_FIELDS:
+        limit = AuditLog._meta.get_field(name).max_length
+        row.__dict__[name] = printable(str(getattr(row, name) or ""), keep_newlines=False)[:limit]
     ip_field = AuditLog._meta.get_field("ip_address")
     row.ip_address = ip_field.get_prep_value(row.ip_address)
     row.secret_id = AuditLog._meta.get_field("secret_id").to_python(row.secret_id)

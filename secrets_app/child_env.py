@@ -36,3 +36,11 @@ def child_environment(
     }
     environment.update(values or {})
     return environment
+
+
+def is_readable(name: str) -> bool:
+    """Whether a program may read the variable `name`: it is set and a child process would
+    inherit it (not the server's configuration, not put there only by `.env`). The import's
+    `env_var` templates follow the same rule as children (R17.1)."""
+    return (name in os.environ and not is_server_configuration(name)
+            and name not in _dotenv_only_names())

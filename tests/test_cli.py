@@ -89,7 +89,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "io_config.yaml"
 
 def test_R6_import_secrets_of_the_io_config_fixture_twice(project):
     """What the README shows: a summary counting every case, then zero created."""
-    env = {"KOZMO_FIXTURE_PG_USER": "etl_user"}
+    env = {"ETL_FIXTURE_PG_USER": "etl_user"}
     first = project.manage("import_secrets", str(FIXTURE), check=False, **env)
     assert first.returncode == 1  # three entries failed, on purpose
     assert "12 created, 0 updated, 0 unchanged, 2 skipped, 3 failed" in first.stdout

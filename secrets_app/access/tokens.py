@@ -84,9 +84,13 @@ def revoke_token(token: ApiToken, user) -> None:
     if token.user_id != getattr(user, "pk", None):
         detail["owner"] = token.user.get_username()
     with transaction.atomic():
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        log.record(AuditAction.TOKEN_REVOKE, user=user, detail=detail)
+        now = timezone.now()
+        # Conditional: of two revokes at once, one changes the row and writes the audit row.
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now)
+        token.revoked_at = token.revoked_at or now
+        if revoked:
+            log.record(AuditAction.TOKEN_REVOKE, user=user, detail=detail)
 
 
 def revoke_all_tokens(user, reason: str) -> int:

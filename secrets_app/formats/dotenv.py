@@ -11,7 +11,7 @@ from itertools import accumulate, pairwise
 from django.views.decorators.debug import sensitive_variables
 from dotenv import parser
 
-from secrets_app.formats.entries import FileEntry, Problem, admit
+from secrets_app.formats.entries import FileEntry, Problem, admit, check_problem_count
 from secrets_app.validation import key_message, key_problems
 
 DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", re.DOTALL)
@@ -60,6 +60,7 @@ def parse_dotenv(text: str, profile: str):
         at = line + _breaks(original[: len(original) - len(body)]) if body != original else line
         end = at + _breaks(body.rstrip("\r\n"))
         line, after_cr = line + _breaks(original), original.endswith("\r")
+        check_problem_count(skipped, failed)
         key = binding.key
         if key is None and not binding.error:  # a comment, or blank lines at the end
             continue
@@ -68,7 +69,10 @@ def parse_dotenv(text: str, profile: str):
         elif bisect_right(long_runs, end) > bisect_left(long_runs, at):
             failed.append(Problem(profile, key, LONG_RUN, at))
         elif key_problems(key):
-            failed.append(Problem(profile, key, key_message(key), at))
+            # A mixed-case "key" is more likely a value's line (an unquoted PEM's base64):
+            # said by its line number only.
+            shown = key if key in (key.upper(), key.lower()) else f"(line {at})"
+            failed.append(Problem(profile, shown, key_message(key), at))
         else:
             admit(FileEntry(profile, key, _value(binding.value, body), at),
                   entries, skipped, failed)

@@ -16,6 +16,9 @@ from secrets_app.validation import (
 PROFILES = tuple(SecretProfile.values)
 
 
+MAX_PROBLEMS = 1000  # skipped and failed entries reported; past it the file is refused whole
+
+
 class InvalidImport(ValueError):
     """The file as a whole cannot be imported; nothing was stored."""
 
@@ -42,7 +45,7 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f" (line {self.line})" if self.line else ""
+        where = f" (line {self.line})" if self.line and not self.key.startswith("(line") else ""
         return f"{self.profile}/{self.key}{where}: {self.reason}"
 
 
@@ -85,3 +88,13 @@ def admit(entry: FileEntry, entries: list, skipped: list, failed: list) -> None:
         failed.append(Problem(entry.profile, entry.key, error.messages[0], entry.line))
         return
     entries.append(entry)
+
+
+def check_problem_count(skipped: list, failed: list) -> None:
+    """A file with more bad entries than any secrets file has (a log, a binary, a wrong
+    upload) is refused whole, before its report grows to megabytes."""
+    if len(skipped) + len(failed) > MAX_PROBLEMS:
+        raise InvalidImport(
+            f"more than {MAX_PROBLEMS} entries were skipped or failed: is this the right "
+            "file? Fix it, or split it, and import again"
+        )

@@ -8,6 +8,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
+from secrets_app.child_env import is_readable, is_server_configuration
 from secrets_app.constants import SecretProfile
 from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, admit
 from secrets_app.validation import (
@@ -269,6 +270,11 @@ class _Reader:
                     "upload cannot read the server's environment"
                 )
             name = env.group(2)
+            if is_server_configuration(name) or (name in os.environ and not is_readable(name)):
+                raise ValueError(
+                    f"environment variable {name} is the server's own configuration: env_var "
+                    "cannot read it"
+                )
             if name not in os.environ:
                 raise ValueError(f"environment variable {name} is not set (used by env_var)")
             return os.environ[name]

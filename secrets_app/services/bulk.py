@@ -22,13 +22,19 @@ from django.views.decorators.debug import sensitive_variables
 from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
-from secrets_app.access.permissions import require_admin_or_operator
 from secrets_app.audit import secret_change_entry
 from secrets_app.constants import SecretProfile
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
-from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, read_text
+from secrets_app.formats.entries import (
+    PROFILES,
+    FileEntry,
+    InvalidImport,
+    Problem,
+    check_problem_count,
+    read_text,
+)
 from secrets_app.formats.yaml import parse_yaml
 from secrets_app.list_counts import secrets_changed
 from secrets_app.models import KeyCheck, Secret, SecretVersion, SSHTunnel
@@ -106,7 +112,13 @@ def import_file(
     `env_var` templates are resolved only on the command line unless `resolve_env_vars`
     says otherwise: an uploaded file must not read the server's environment (its keys).
     """
-    require_admin_or_operator(user)
+    # Its "unchanged" answers whether a value is right, so every import costs one decrypt
+    # (R17.2), charged before the file is read: a refusal (not an admin, audited; over the
+    # budget) costs the server nothing. With the cache down a real import still runs
+    # (R17.19): only a dry run, which stores nothing and exists only to compare, needs the
+    # limit to be counted.
+    admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
+                 uncounted_ok=not dry_run)
     if resolve_env_vars is None:
         resolve_env_vars = current_context().channel == Channel.CLI
     if profile is not None and profile not in PROFILES:
@@ -122,12 +134,8 @@ def import_file(
         entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
+    check_problem_count(skipped, failed)
     summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
-    # Its "unchanged" answers whether a value is right, so every import costs one decrypt
-    # (R17.2). With the cache down a real import still runs (R17.19): only a dry run, which
-    # stores nothing and exists only to compare, needs the limit to be counted.
-    admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
-                 uncounted_ok=not dry_run)
     _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
     return summary
 

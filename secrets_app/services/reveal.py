@@ -13,7 +13,7 @@ from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access import ratelimit
 from secrets_app.access.permissions import AdminRequired, is_secrets_admin
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret, SSHTunnel
 from secrets_app.shared_cache import CACHE_ERRORS, CacheUnavailable
@@ -147,12 +147,17 @@ def _open_tunnel(secret: Secret) -> dict | None:
 def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | None:
     """A whole decrypted tunnel config for a connector (R7.3), behind the decrypt gate, which
     runs before anything is read. None when the profile has no tunnel (audited too)."""
-    target = {"secret_name": name or "SSH tunnel", "secret_profile": str(profile)[:32]}
+    # What a refusal records comes from the request: the audit writer stores it as bounded,
+    # escaped text; the name itself is checked once the caller may ask at all.
+    target = {"secret_name": name or "SSH tunnel", "secret_profile": profile}
     _admit_decrypt(user, target)
     try:
         check_profile(profile)
     except ValueError as error:
         raise ValidationError({"profile": str(error)}) from None
+    if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX_LENGTH):
+        raise ValidationError({"name": f"A secret's name: text of at most {NAME_MAX_LENGTH} "
+                                       "characters."})
     try:
         tunnel = resolve_ssh_tunnel(profile, name)
         revealed = tunnel.revealed() if tunnel else None

@@ -32,7 +32,7 @@ def run(*args):
 
 class TestImportSecrets:
     def test_R6_6_prints_the_summary_and_fails_when_entries_failed(self, monkeypatch):
-        monkeypatch.setenv("KOZMO_FIXTURE_PG_USER", "etl_user")
+        monkeypatch.setenv("ETL_FIXTURE_PG_USER", "etl_user")
         out = io.StringIO()
         with pytest.raises(CommandError, match="3 entries failed"):
             call_command("import_secrets", str(FIXTURE), stdout=out)
