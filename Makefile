@@ -1,5 +1,6 @@
 # Kozmo Secrets: `make run` to try it, `make test` to test it.
-PYTHON ?= python3
+# The project runs on Python 3.11: python3.11 when it is on the PATH, else python3.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,7 +10,12 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+		echo "Kozmo Secrets needs Python 3.11, and $(PYTHON) is $$($(PYTHON) --version 2>&1)." \
+			"Install 3.11, or name it: make run PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@# A .venv left by another Python (an earlier try) is made again.
+	$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+		|| { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)

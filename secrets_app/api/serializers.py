@@ -12,6 +12,12 @@ from secrets_app.services.bulk import ImportSummary
 from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
 
 
+def _choice_error(choices) -> dict:
+    """A refused choice names the ones there are (they are case-sensitive)."""
+    return {"invalid_choice": f'"{{input}}" is not a valid choice: use one of '
+                              f'{", ".join(choices.values)}.'}
+
+
 @extend_schema_field({"type": "string", "example": MASK,
                       "description": "Write: the value. Read: always ********."})
 class MaskedValueField(serializers.CharField):
@@ -55,9 +61,11 @@ class SecretSerializer(serializers.Serializer):
                   "\"********\" to keep the stored value.",
     )
     category = serializers.ChoiceField(choices=SecretCategory.choices, required=False,
-                                       help_text="Default: inferred from the key's service.")
+                                       help_text="Default: inferred from the key's service.",
+                                       error_messages=_choice_error(SecretCategory))
     profile = serializers.ChoiceField(choices=SecretProfile.choices, required=False,
-                                      help_text="Default on create: default.")
+                                      help_text="Default on create: default.",
+                                      error_messages=_choice_error(SecretProfile))
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     ssh_tunnel = serializers.SerializerMethodField()
     ssh = SSHTunnelSerializer(write_only=True, required=False, allow_null=True,

@@ -49,6 +49,9 @@ def parse_dotenv(text: str, profile: str):
     r"""`KEY=value` lines as python-dotenv reads them: unquoted (` #` starts a comment),
     'single-quoted' (escapes \\ \') or "double-quoted" (\n \r \t \" \\ \' \a \b \f \v, \$)."""
     entries, skipped, failed = [], [], []
+    # A file saved on Windows: its line ends are not part of a multi-line quoted value (an
+    # SSH key would keep a \r on every line and stop working). An escaped \r still counts.
+    text = text.replace("\r\n", "\n")
     text, long_runs = _without_long_runs(text)
     reader, line, after_cr = _Reader(io.StringIO(text)), 1, False
     while reader.has_next():  # as parser.parse_stream, with the reader above

@@ -149,7 +149,7 @@ class TestUpsert:
         data = b"default:\n  A_KEY: \"{{ env_var('SECRETS_ENCRYPTION_KEY') }}\"\n"
         summary = import_file(data, user=admin_user)
         assert summary.created == 0
-        assert "resolved only by `manage.py import_secrets`" in summary.failed[0].reason
+        assert "resolved only by the manage.py import_secrets command" in summary.failed[0].reason
         with audit_context(channel="cli"):
             monkeypatch.setenv("SOME_VARIABLE", "resolved")
             data = b"default:\n  A_KEY: \"{{ env_var('SOME_VARIABLE') }}\"\n"
