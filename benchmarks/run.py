@@ -561,7 +561,7 @@ def render(runs: dict, missing: list[str], seconds: float) -> str:
     lines += ["", "## Notes", "",
               "- **List.** COUNT(*) is the only part of a list page that grows with the table "
               "(PostgreSQL counts rows). Counts are cached per filter until the next change "
-              "to any secret (`secrets_app/counting.py`), so the figures above are the steady "
+              "to any secret (`secrets_app/list_counts.py`), so the figures above are the steady "
               "state; the first request after a change pays one COUNT (about 30 ms at 100k "
               "rows here). The page itself comes from the (name, profile) and per-filter "
               "indexes; search uses the trigram indexes on PostgreSQL and scans on SQLite, "
