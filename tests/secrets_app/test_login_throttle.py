@@ -209,8 +209,9 @@ def test_R17_6_the_fullwidth_name_signs_in_as_the_user_on_every_path(path, admin
 # --- R17.6 (b): counted before the password is checked; success gives the count back -------
 
 
-def test_R17_6_forty_parallel_guesses_check_five_passwords(admin_user, monkeypatch):
-    """40 threads call the backend at once: exactly 5 reach the password check."""
+def _parallel_guesses(monkeypatch, usernames: list[str]) -> tuple[list[str], list[str]]:
+    """Call the backend from one thread per username at once; answer the passwords that
+    reached the (slow, stubbed) password check and each thread's outcome."""
     checks = []
     lock = threading.Lock()
 
@@ -221,21 +222,48 @@ def test_R17_6_forty_parallel_guesses_check_five_passwords(admin_user, monkeypat
         return None
 
     monkeypatch.setattr(ModelBackend, "authenticate", slow_password_check)
-    barrier = threading.Barrier(40)
+    barrier = threading.Barrier(len(usernames))
 
     def guess(number):
         barrier.wait()
         try:
-            ThrottledModelBackend().authenticate(None, username="root",
+            ThrottledModelBackend().authenticate(None, username=usernames[number],
                                                  password=f"guess-{number}")
             return "checked"
         except Exception as error:
             return type(error).__name__
 
-    with ThreadPoolExecutor(max_workers=40) as pool:
-        outcomes = list(pool.map(guess, range(40)))
-    assert len(checks) == 5, (checks, outcomes)
+    with ThreadPoolExecutor(max_workers=len(usernames)) as pool:
+        outcomes = list(pool.map(guess, range(len(usernames))))
+    return checks, outcomes
+
+
+def test_R17_6_forty_parallel_guesses_check_five_passwords(admin_user, monkeypatch, settings):
+    """40 threads guess one user's password at once: exactly 5 reach the password check.
+    The address limit is raised out of the way: with both in play, a guess the user counter
+    admits can still be refused by the address counter (fewer checks, never more)."""
+    settings.SECRETS_LOGIN_RATE_PER_IP = "1000/15m"
+    checks, outcomes = _parallel_guesses(monkeypatch, ["root"] * 40)
+    assert len(checks) == 5, (checks, sorted(set(outcomes)), outcomes)
     assert outcomes.count("checked") == 5 and outcomes.count("LoginThrottled") == 35, outcomes
+
+
+def test_R17_6_forty_parallel_names_from_one_address_check_twenty(db, monkeypatch, settings):
+    """40 threads, 40 usernames, one address at once: exactly the address limit (20) reach
+    the password check."""
+    settings.SECRETS_LOGIN_RATE_PER_IP = "20/15m"
+    checks, outcomes = _parallel_guesses(monkeypatch, [f"user-{n}" for n in range(40)])
+    assert len(checks) == 20, (sorted(set(outcomes)), outcomes)
+    assert outcomes.count("checked") == 20 and outcomes.count("LoginThrottled") == 20, outcomes
+
+
+def test_R17_6_both_limits_together_never_let_more_than_five_through(admin_user, monkeypatch):
+    """The default limits (5 per user, 20 per address), 40 guesses at one user: never more
+    than five checks, whichever counter refuses the rest."""
+    checks, outcomes = _parallel_guesses(monkeypatch, ["root"] * 40)
+    assert 1 <= len(checks) <= 5, (checks, outcomes)
+    assert set(outcomes) <= {"checked", "LoginThrottled"}, outcomes
+    assert outcomes.count("checked") == len(checks), outcomes
 
 
 @each_path
@@ -404,7 +432,8 @@ def test_R17_19_signing_in_stops_with_redis_and_comes_back_with_it(path, admin_u
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_R17_6_forty_parallel_basic_guesses_over_http_check_five_passwords(live_server):
+def test_R17_6_forty_parallel_basic_guesses_over_http_check_five_passwords(live_server, settings):
+    settings.SECRETS_LOGIN_RATE_PER_IP = "1000/15m"  # the user limit alone (see above)
     User.objects.create_user("victim", None, "victim-password")
     credentials = base64.b64encode(b"victim:wrong-guess").decode()
     barrier = threading.Barrier(40)
