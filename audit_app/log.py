@@ -93,6 +93,10 @@ def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
         rows = []
         for entry in entries:
             user = context.actor() if entry.user is _FROM_CONTEXT else entry.user
+            detail = entry.detail
+            if hasattr(user, "audit_as"):  # a program acting under a person's name
+                user, about_caller = user.audit_as()
+                detail = {**detail, **about_caller}
             row = AuditLog(
                 sequence=head.last_sequence + 1,
                 user_id=user.pk if user is not None else None,
@@ -105,7 +109,7 @@ def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
                 user_agent=context.user_agent,
                 channel=context.channel,
                 allowed=entry.allowed,
-                detail=entry.detail,
+                detail=detail,
                 prev_hash=head.last_hash,
             )
             _as_stored(row)

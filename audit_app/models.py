@@ -24,6 +24,14 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATE = "TOKEN_CREATE", "API token created"
     TOKEN_REVOKE = "TOKEN_REVOKE", "API token revoked"
     LOGIN_FAILED = "LOGIN_FAILED", "Failed sign-in"
+    # R18, R19
+    GRANT_ADD = "GRANT_ADD", "Grant added"
+    GRANT_REMOVE = "GRANT_REMOVE", "Grant removed"
+    SERVICE_TOKEN_CREATE = "SERVICE_TOKEN_CREATE", "Service token created"
+    SERVICE_TOKEN_REVOKE = "SERVICE_TOKEN_REVOKE", "Service token revoked"
+    # A refused request that changed nothing (a write, a grant, a token outside its scope);
+    # refused decrypts stay DECRYPT rows with allowed=False (R2.5).
+    DENIED = "DENIED", "Access denied"
 
 
 class Channel(models.TextChoices):
@@ -52,7 +60,7 @@ class AuditLog(models.Model):
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     user_id = models.IntegerField(null=True, blank=True, editable=False)
     username = models.CharField(max_length=150, blank=True, editable=False)
-    action = models.CharField(max_length=16, choices=AuditAction.choices, editable=False)
+    action = models.CharField(max_length=32, choices=AuditAction.choices, editable=False)
     secret_id = models.UUIDField(null=True, blank=True, editable=False)
     secret_name = models.CharField(max_length=255, blank=True, editable=False)
     secret_profile = models.CharField(max_length=32, blank=True, editable=False)

@@ -196,7 +196,7 @@ REST_FRAMEWORK = {
         "secrets_app.access.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["secrets_app.api.permissions.SignedIn"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "secrets_app.api.parsers.JSONParser",
@@ -265,6 +265,8 @@ SECRETS_ENCRYPTION_KEYS = os.environ.get("SECRETS_ENCRYPTION_KEYS")
 SECRETS_DECRYPT_RATE = env_str("SECRETS_DECRYPT_RATE", "10/m")
 SECRETS_LOGIN_RATE_PER_USER = env_str("SECRETS_LOGIN_RATE_PER_USER", "5/15m")
 SECRETS_LOGIN_RATE_PER_IP = env_str("SECRETS_LOGIN_RATE_PER_IP", "20/15m")
+# Every request made with one service token (R19), counted per token; not the decrypt limit.
+SECRETS_SERVICE_TOKEN_RATE = env_str("SECRETS_SERVICE_TOKEN_RATE", "600/m")
 SECRETS_REVEAL_SECONDS = env_int("SECRETS_REVEAL_SECONDS", 30)
 SECRETS_MAX_VALUE_BYTES = env_int("SECRETS_MAX_VALUE_BYTES", 65_536)
 SECRETS_CONFIG_FILE = env_str("SECRETS_CONFIG_FILE")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 # ApiToken lives in access/models.py; imported here so Django registers it in this app (same
 # table, no migration) and old imports keep working.
-from secrets_app.access.models import ApiToken  # noqa: F401
+from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken  # noqa: F401
 from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name

@@ -1,18 +1,33 @@
-"""`Authorization: Token <key>` with hashed, expiring, revocable keys (R14)."""
+"""`Authorization: Token <key>` (or Bearer) with hashed, expiring, revocable keys (R14, R19)."""
 
 from rest_framework import authentication, exceptions
 
+from audit_app.context import current as current_context
+from secrets_app.access.service_tokens import (
+    ServicePrincipal,
+    ServiceTokenThrottled,
+    WrongNetwork,
+    authenticate_service_key,
+    charge_request,
+    check_network,
+    is_service_key,
+)
 from secrets_app.access.tokens import authenticate_key
 
 NOT_AUTHENTICATED = "Not authenticated"
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <key>` or `Bearer <key>`: a person's token (`kzs_…`) acts as its
+    user; a service token (`kzsvc_…`, R19) acts as a ServicePrincipal, from its allowed
+    networks only and within its own request budget."""
+
     keyword = "Token"
+    keywords = (b"token", b"bearer")
 
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        if not parts or parts[0].lower() not in self.keywords:
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(NOT_AUTHENTICATED)
@@ -20,14 +35,46 @@ class TokenAuthentication(authentication.BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeError:
             raise exceptions.AuthenticationFailed(NOT_AUTHENTICATED) from None
+        if is_service_key(key):
+            return self._service(key)
         token = authenticate_key(key)
         if token is None:  # unknown, expired, revoked, or its user deactivated
             raise exceptions.AuthenticationFailed(NOT_AUTHENTICATED)
         return token.user, token
 
+    @staticmethod
+    def _service(key: str):
+        token = authenticate_service_key(key)
+        if token is None:  # unknown, expired or revoked
+            raise exceptions.AuthenticationFailed(NOT_AUTHENTICATED)
+        principal = ServicePrincipal(token)
+        # The refusals below are audited by the exception handler, as this principal.
+        try:
+            check_network(token, current_context().ip_address)
+        except WrongNetwork:
+            raise WrongNetworkRefused(principal) from None
+        try:
+            charge_request(token)
+        except ServiceTokenThrottled as error:
+            refusal = exceptions.Throttled(wait=error.retry_after)
+            refusal.principal = principal
+            raise refusal from None
+        return principal, token
+
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to requests without credentials.
         return f'{self.keyword} realm="api"'
+
+
+class WrongNetworkRefused(exceptions.PermissionDenied):
+    """403: a service token used from outside its networks. Carries the principal, since
+    DRF has not set request.user when an authenticator raises."""
+
+    default_detail = "This service token may not be used from this address."
+
+    def __init__(self, principal):
+        super().__init__()
+        self.principal = principal
 
 
 class ThrottledBasicAuthentication(authentication.BasicAuthentication):

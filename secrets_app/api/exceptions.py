@@ -1,5 +1,7 @@
 """Every API error as JSON `{"detail": ...}` with the status and words SPEC R8 lists."""
 
+import uuid
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -8,14 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from kozmo_secrets.errors import CSRF_FAILED
-from secrets_app.access.authentication import NOT_AUTHENTICATED
+from secrets_app.access import policy
+from secrets_app.access.authentication import NOT_AUTHENTICATED, WrongNetworkRefused
 from secrets_app.access.permissions import ADMIN_REQUIRED
 from secrets_app.access.signin import LoginThrottled
 from secrets_app.formats.entries import InvalidImport
 from secrets_app.keycheck import KeyCheckFailed, WrongEncryptionKey
 from secrets_app.models import Secret
 from secrets_app.services.bulk import ImportConflict
-from secrets_app.services.reveal import DecryptFailed, RateLimited
+from secrets_app.services.reveal import RATE_LIMITED, DecryptFailed, RateLimited
 from secrets_app.services.secrets import VersionNotFound
 from secrets_app.shared_cache import CacheUnavailable
 from secrets_app.validation import DUPLICATE_NAME
@@ -28,7 +31,34 @@ def _json(detail, code: int, **headers) -> Response:
     return Response(body, status=code, headers=headers or None)
 
 
+def record_refusal(request, user, reason: str) -> None:
+    """Audit a refusal made before the service ran; a refused secret's route names it."""
+    target = {}
+    pk = (getattr(request, "parser_context", None) or {}).get("kwargs", {}).get("pk")
+    secret = Secret.objects.filter(pk=pk).first() if is_uuid(pk) else None
+    if secret is not None:
+        target = {"secret_id": secret.pk, "secret_name": secret.name,
+                  "secret_profile": secret.profile}
+    policy.record_refusal(request, user, reason, **target)
+
+
+def is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return value is not None
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, exceptions.Throttled) and hasattr(exc, "principal"):
+        # A service token past its own budget (R19): refused before the view, audited here.
+        record_refusal(context["request"], exc.principal, "service token rate limited")
+        return _json(RATE_LIMITED, status.HTTP_429_TOO_MANY_REQUESTS,
+                     **{"Retry-After": str(int(exc.wait or 1))})
+    if isinstance(exc, WrongNetworkRefused):
+        record_refusal(context["request"], exc.principal, "outside the allowed networks")
+        return _json(str(exc.detail), status.HTTP_403_FORBIDDEN)
     if isinstance(exc, RateLimited):
         return _json(str(exc), status.HTTP_429_TOO_MANY_REQUESTS,
                      **{"Retry-After": str(exc.retry_after)})
@@ -46,6 +76,9 @@ def api_exception_handler(exc, context):
         # DRF's session authentication refused the CSRF token: say so, not "admin" (R17.18).
         return _json(CSRF_FAILED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
+        if not getattr(exc, "audited", False):  # refused by a permission class, not a service
+            request = context["request"]
+            record_refusal(request, request.user, "not allowed for this caller")
         return _json(ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

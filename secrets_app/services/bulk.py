@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
+from secrets_app.access.policy import access_of
 from secrets_app.audit import secret_change_entry
 from secrets_app.constants import SecretProfile
 from secrets_app.crypto import DecryptionError, get_encryption_service
@@ -118,7 +119,7 @@ def import_file(
     # (R17.19): only a dry run, which stores nothing and exists only to compare, needs the
     # limit to be counted.
     admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
-                 uncounted_ok=not dry_run)
+                 None, uncounted_ok=not dry_run)
     if resolve_env_vars is None:
         resolve_env_vars = current_context().channel == Channel.CLI
     if profile is not None and profile not in PROFILES:
@@ -134,16 +135,27 @@ def import_file(
         entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
+    entries = _within_grants(entries, user, failed)
     check_problem_count(skipped, failed)
     summary = ImportSummary(skipped=skipped, failed=failed, dry_run=dry_run)
     _upsert(entries, summary, user=user, dry_run=dry_run, progress=progress, profile=profile)
     return summary
 
 
-# --- YAML -------------------------------------------------------------------------------
-
-
-# --- dotenv -----------------------------------------------------------------------------
+def _within_grants(entries: list[FileEntry], user, failed: list[Problem]) -> list[FileEntry]:
+    """An editor imports into their profiles only (R18): every other entry fails, saying
+    why, before anything is compared or stored. Admins and the operator write everywhere."""
+    if user is None and current_context().channel == Channel.CLI:
+        return entries
+    access = access_of(user)
+    kept = []
+    for entry in entries:
+        if access.writes(entry.profile):
+            kept.append(entry)
+        else:
+            failed.append(Problem(entry.profile, entry.key,
+                                  f"you have no editor grant on {entry.profile}", entry.line))
+    return kept
 
 
 # --- upsert -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Every way plaintext leaves the store: the decrypt gate (admins only, R2.2; the R10.3
-budget; refusals audited, R2.5) and the reveals behind it (one secret, an SSH tunnel,
-exports and `run_with_secrets`, a resolved credential)."""
+"""Every way plaintext leaves the store: the decrypt gate (admins, readers of the profile and
+service tokens in scope, R2.2, R18, R19; the R10.3 budget; refusals audited, R2.5) and the
+reveals behind it (one secret, an SSH tunnel, exports and `run_with_secrets`, a resolved
+credential)."""
 
 from dataclasses import dataclass, field
 
@@ -12,7 +13,8 @@ from audit_app import log
 from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access import ratelimit
-from secrets_app.access.permissions import AdminRequired, is_secrets_admin
+from secrets_app.access.permissions import AdminRequired
+from secrets_app.access.policy import Access, access_of
 from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret, SSHTunnel
@@ -40,17 +42,25 @@ class RateLimited(Exception):
         super().__init__(RATE_LIMITED)
 
 
-def _admit_decrypt(user, target: dict, *, uncounted_ok: bool = False) -> None:
-    """The gate in front of every decrypt: admins only (R2.2), within the rate limit (R10.3).
-    A refused attempt is audited (R2.5) and commits before the refusal is raised. When the
-    shared cache that counts the limit cannot be reached, the decrypt is refused rather than
-    let through uncounted (fail closed, R17.19), unless the caller is a write that must go on
-    without the cache (`uncounted_ok`: a real import)."""
+Scope = list[tuple[str, str | None]]  # (profile, key) pairs a reveal opens; key None: any
+
+
+def _admit_decrypt(user, target: dict, scope: Scope | None, *,
+                   uncounted_ok: bool = False) -> None:
+    """The gate in front of every decrypt: the caller may read every (profile, key) of
+    `scope` (admins, readers and editors of those profiles, a service token within its
+    scope: R2.2, R18, R19; scope None: may write somewhere, the import's gate), within the
+    rate limit (R10.3; a service token's budget is per request, charged when it
+    authenticates). A refused attempt is audited (R2.5) and commits before the refusal is
+    raised. When the shared cache that counts the limit cannot be reached, the decrypt is
+    refused rather than let through uncounted (fail closed, R17.19), unless the caller is a
+    write that must go on without the cache (`uncounted_ok`: a real import)."""
     reason = None
     retry_after = 0
-    if not is_secrets_admin(user):
-        reason = "not an admin"
-    else:
+    access = access_of(user)
+    if not _in_scope(access, scope):
+        reason = _refusal_reason(access, scope)
+    elif not access.service:
         try:
             usage = ratelimit.hit("decrypt", user.pk)
         except CACHE_ERRORS:
@@ -71,18 +81,38 @@ def _admit_decrypt(user, target: dict, *, uncounted_ok: bool = False) -> None:
         raise RateLimited(retry_after)
     if reason == "cache unavailable":
         raise CacheUnavailable("Decrypting")
-    raise AdminRequired()
+    error = AdminRequired()
+    error.audited = True
+    raise error
 
 
-def admit_reveal(user, target: dict, *, uncounted_ok: bool = False) -> None:
+def _in_scope(access: Access, scope: Scope | None) -> bool:
+    if scope is None:
+        return access.writes_anywhere
+    return all(access.reads(profile, key) for profile, key in scope)
+
+
+def _refusal_reason(access: Access, scope: Scope | None) -> str:
+    if access.service:
+        return "outside the service token's scope"
+    if not access.roles:
+        return "not an admin"
+    if scope is None:
+        return "no editor grant"
+    profiles = sorted({profile for profile, key in scope if not access.reads(profile, key)})
+    return f"no reader grant on {', '.join(profiles)}"
+
+
+def admit_reveal(user, target: dict, scope: Scope | None, *,
+                 uncounted_ok: bool = False) -> None:
     """The gate for plaintext used in bulk or compared (exports, run_with_secrets, resolve
     --reveal, every import, R17.2): the operator at the command line (no --as) holds the
-    keys already and is not limited; a user passes the decrypt gate once per call: admins only,
-    one decrypt of the R10.3 budget, a refusal audited, refused when the cache cannot count it
-    (R17.19)."""
+    keys already and is not limited; a user passes the decrypt gate once per call: the
+    caller may read all of `scope`, one decrypt of the R10.3 budget, a refusal audited,
+    refused when the cache cannot count it (R17.19)."""
     if user is None and current_context().channel == Channel.CLI:
         return
-    _admit_decrypt(user, target, uncounted_ok=uncounted_ok)
+    _admit_decrypt(user, target, scope, uncounted_ok=uncounted_ok)
 
 
 @dataclass(frozen=True)
@@ -117,7 +147,7 @@ def _decrypt(secret: Secret, user, *, with_tunnel: bool) -> Revealed:
     """One gate; everything asked for is opened before the one audit row, which says how it
     went (the same row whether or not the tunnel was asked for)."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
-    _admit_decrypt(user, target)
+    _admit_decrypt(user, target, [(secret.profile, secret.key)])
     try:
         value = secret.value.reveal()
         tunnel = _open_tunnel(secret) if with_tunnel else None
@@ -150,7 +180,8 @@ def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | Non
     # What a refusal records comes from the request: the audit writer stores it as bounded,
     # escaped text; the name itself is checked once the caller may ask at all.
     target = {"secret_name": name or "SSH tunnel", "secret_profile": profile}
-    _admit_decrypt(user, target)
+    # A whole tunnel is several keys: a token limited to some keys cannot open one.
+    _admit_decrypt(user, target, [(profile, None)])
     try:
         check_profile(profile)
     except ValueError as error:
@@ -199,7 +230,8 @@ def reveal_secrets(secrets: list[Secret], user, *, via: str) -> dict:
     written. For a user the call is one attempt against the R10.3 budget."""
     profiles = sorted({secret.profile for secret in secrets})
     admit_reveal(user, {"secret_name": via,
-                         "secret_profile": profiles[0] if len(profiles) == 1 else ""})
+                         "secret_profile": profiles[0] if len(profiles) == 1 else ""},
+                 [(secret.profile, secret.key) for secret in secrets])
     values = {}
     for secret in secrets:
         try:
@@ -223,10 +255,12 @@ def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> s
     """The plaintext of a resolved credential, audited as a decrypt (R15 --reveal); when the
     database answered, the row names that secret. For a user the call is one attempt
     against the R10.3 budget."""
-    admit_reveal(user, {"secret_name": resolution.key,
-                         "secret_profile": str(resolution.profile)[:32]})
-    plaintext = resolution.value.reveal()
     secret = resolution.origin if isinstance(resolution.origin, Secret) else None
+    admit_reveal(user, {"secret_name": resolution.key,
+                         "secret_profile": str(resolution.profile)[:32]},
+                 [(secret.profile, secret.key) if secret else
+                  (str(resolution.profile), resolution.key)])
+    plaintext = resolution.value.reveal()
     with transaction.atomic():
         log.record(
             AuditAction.DECRYPT, user=user,

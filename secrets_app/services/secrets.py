@@ -1,24 +1,26 @@
 """The operations on secrets. Console views, API viewsets and commands all call these.
 
-Each operation checks the admin rule, validates, and runs in one transaction with its audit row
-(written by the Secret signals or explicitly here): if the audit row cannot be written, the
-operation does not happen (R10.1). Every writing transaction takes the audit chain's lock
-before any secret row, so writers (imports included) queue instead of deadlocking.
+Each operation checks who may (access/policy.py: admins, editors of the profile), validates,
+and runs in one transaction with its audit row (written by the Secret signals or explicitly
+here): if the audit row cannot be written, the operation does not happen (R10.1). Every
+writing transaction takes the audit chain's lock before any secret row, so writers (imports
+included) queue instead of deadlocking.
 """
 
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
 from audit_app.context import audit_context
 from audit_app.models import AuditAction
-from secrets_app.access.permissions import require_admin
+from secrets_app.access.policy import access_of, key_pattern_regex, refuse, require_write
 from secrets_app.audit import recorded_as
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
 from secrets_app.services.rules import (
@@ -110,7 +112,8 @@ def create_secret(
 ) -> Secret:
     """Create a secret (R3) and its first version; category defaults to the key's service.
     The key is taken as given: surrounding spaces or a new line make it invalid (R17.10)."""
-    require_admin(user)
+    require_write(user, profile or SecretProfile.DEFAULT, "create",
+                  secret_name=str(name or "")[:NAME_MAX_LENGTH])
     key = key or ""
     category = infer_category(category, key)
     problems = value_errors(value, category=category, has_tunnel=ssh is not None)
@@ -164,8 +167,10 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
     a value given is re-encrypted and kept as a new version, even the stored one (R17.2: the
     answer must not tell whether a guess was right). ssh None removes the tunnel; category
     None means "from the key", as on create. Nothing changed means nothing is written.
-    Raises Secret.DoesNotExist if it was deleted."""
-    require_admin(user)
+    Raises Secret.DoesNotExist if it was deleted. Moving a secret to another profile needs
+    an editor's rights on both."""
+    for profile in {secret.profile, changes.get("profile") or secret.profile}:
+        require_write(user, profile, "update", **_target(secret))
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Cannot update {', '.join(sorted(unknown))}.")
@@ -242,9 +247,44 @@ def _add_version(secret: Secret, user, restored_from: int | None = None) -> Secr
     )
 
 
+def listed_to(user, secrets):
+    """The secrets `user` sees (masked) in lists: all of them for people (R4.1); a service
+    token's scope only (R19)."""
+    access = access_of(user)
+    if not access.service:
+        return secrets
+    scoped = secrets.filter(profile__in=list(access.roles))
+    if access.key_patterns:
+        matching = Q()
+        for pattern in access.key_patterns:
+            matching |= Q(key__regex=key_pattern_regex(pattern))
+        scoped = scoped.filter(matching)
+    return scoped
+
+
+def require_listed(user, secret: Secret, attempted: str) -> None:
+    """Refuse (audited) a service token asking for a secret outside its scope."""
+    if not access_of(user).lists(secret.profile, secret.key):
+        raise refuse(user, attempted, "outside the service token's scope",
+                     secret_profile=secret.profile, **_target(secret))
+
+
+def secret_versions(secret: Secret, user):
+    """A secret's versions, newest first (R13): who changed it when, never a value. For
+    those who may restore them: editors of its profile and admins."""
+    require_write(user, secret.profile, "versions", **_target(secret))
+    return secret.versions.select_related("created_by").order_by("-number")
+
+
+def _target(secret: Secret) -> dict:
+    """What a refusal's audit row names (the name, not a value; the profile is added by the
+    check)."""
+    return {"secret_id": secret.pk, "secret_name": secret.name}
+
+
 def delete_secret(secret: Secret, user) -> None:
     """Delete a secret with its versions and tunnel (R3.3); audited."""
-    require_admin(user)
+    require_write(user, secret.profile, "delete", **_target(secret))
     with transaction.atomic(), audit_context(user=user):
         log.lock_chain()
         _locked(secret).delete()
@@ -253,7 +293,7 @@ def delete_secret(secret: Secret, user) -> None:
 def restore_version(secret: Secret, number: int, user) -> Secret:
     """Make an earlier version's value current again, as a new version (R13); audited.
     Returns the updated secret."""
-    require_admin(user)
+    require_write(user, secret.profile, "restore", **_target(secret))
     with transaction.atomic(), audit_context(user=user):
         log.lock_chain()
         current = _locked(secret)

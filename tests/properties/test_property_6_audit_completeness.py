@@ -1,4 +1,4 @@
-"""Property 6 (R2.5, R3.3, R10.1, R10.2): every operation, granted or denied, leaves exactly
+"""Property 6 (R2.5, R3.3, R10.1, R10.2, R18): every operation, granted or denied, leaves exactly
 the audit rows it should, with the right user, action, secret and outcome, and no value."""
 
 import pytest
@@ -62,8 +62,9 @@ def test_property_6_audit_completeness(admin_user, member, ops):
                     del secrets[slot]
             except AdminRequired:
                 assert not as_admin
-                if operation == "decrypt":  # denied decrypts are audited too (R2.5)
-                    expected.append(("DECRYPT", False, member.username, f"s{slot}"))
+                # Denied decrypts are audited as decrypts (R2.5), denied writes as DENIED (R18).
+                action = "DECRYPT" if operation == "decrypt" else "DENIED"
+                expected.append((action, False, member.username, f"s{slot}"))
                 continue
             assert as_admin
             expected.append((EXPECTED_ACTION[operation], True, user.username, f"s{slot}"))

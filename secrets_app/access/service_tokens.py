@@ -1,0 +1,235 @@
+"""Service tokens (R19): create (the key shown once), authenticate, revoke. Audited.
+
+A request made with one acts as a ServicePrincipal: not a user, holding no Django permission,
+whose `service_token` the access policy reads. Its audit rows name the token and, as the
+actor, the person who created it. Each token has its own request budget
+(SECRETS_SERVICE_TOKEN_RATE, counted by django-ratelimit) instead of the people's decrypt
+limit.
+"""
+
+import ipaddress
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_ratelimit import ALL
+from django_ratelimit.core import get_usage
+
+from audit_app import log
+from audit_app.models import AuditAction
+from secrets_app.access.models import ServiceToken
+from secrets_app.access.ratelimit import parse_rate
+from secrets_app.access.tokens import LAST_USED_PRECISION, MAX_LIFETIME_DAYS, digest_of
+from secrets_app.constants import KEY_MAX_LENGTH, SecretProfile
+from secrets_app.shared_cache import require_shared_cache
+
+SERVICE_KEY_PREFIX = "kzsvc_"
+DEFAULT_LIFETIME_DAYS = 90
+MAX_PATTERNS = 50
+RATE_GROUP = "kozmo.service-token"
+# Keys are UPPER_SNAKE; a pattern adds the wildcards * (any run) and ? (one character).
+PATTERN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*?")
+
+
+class ServicePrincipal(AnonymousUser):
+    """The caller behind a service token. An AnonymousUser underneath (no id, no groups, no
+    permissions, cannot sign in), but authenticated: DRF's IsAuthenticated lets it reach the
+    views, and the access policy limits it to its scope."""
+
+    def __init__(self, token: ServiceToken):
+        self.service_token = token
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    def get_username(self):
+        return f"service token {self.service_token.name}"
+
+    def __str__(self):
+        return self.get_username()
+
+    def __eq__(self, other):
+        return isinstance(other, ServicePrincipal) and other.service_token == self.service_token
+
+    def __hash__(self):
+        return hash(("service", self.service_token.pk))
+
+    def audit_as(self):
+        """Who the audit row names (the creator) and what it adds (the token)."""
+        token = self.service_token
+        return token.created_by, {"service_token": token.name, "token": token.prefix}
+
+
+class ServiceTokenThrottled(Exception):
+    """The token's own request budget is spent (answered 429 with Retry-After)."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__("Rate limit exceeded. Try again later.")
+
+
+class WrongNetwork(Exception):
+    """The request comes from outside the token's allowed networks (answered 403)."""
+
+
+# --- checking what is asked for ---------------------------------------------------------
+
+
+def _clean_profiles(profiles) -> list[str]:
+    if isinstance(profiles, str) or not isinstance(profiles, list | tuple) or not profiles:
+        raise ValidationError({"profiles": "Name at least one profile the token may read, "
+                                           f"from {', '.join(SecretProfile.values)}."})
+    unknown = [str(p)[:40] for p in profiles if p not in SecretProfile.values]
+    if unknown:
+        raise ValidationError({"profiles": f"Unknown profile {', '.join(map(repr, unknown))}: "
+                                           f"use {', '.join(SecretProfile.values)}."})
+    return sorted(set(profiles), key=SecretProfile.values.index)
+
+
+def _clean_patterns(patterns) -> list[str]:
+    if patterns is None:
+        return []
+    if isinstance(patterns, str) or not isinstance(patterns, list | tuple):
+        raise ValidationError({"keys": "A list of key patterns, e.g. [\"POSTGRES_*\"]."})
+    if len(patterns) > MAX_PATTERNS:
+        raise ValidationError({"keys": f"At most {MAX_PATTERNS} key patterns."})
+    cleaned = []
+    for pattern in patterns:
+        if (not isinstance(pattern, str) or not pattern or len(pattern) > KEY_MAX_LENGTH
+                or not set(pattern) <= PATTERN_CHARACTERS):
+            raise ValidationError({"keys": (
+                f"{str(pattern)[:60]!r} is not a key pattern: use capital letters, digits, "
+                "underscores and the wildcards * and ?, e.g. POSTGRES_*.")})
+        cleaned.append(pattern)
+    return sorted(set(cleaned))
+
+
+def _clean_networks(networks) -> list[str]:
+    if networks is None:
+        return []
+    if isinstance(networks, str) or not isinstance(networks, list | tuple):
+        raise ValidationError({"allowed_networks": "A list of networks, e.g. [\"10.0.0.0/8\"]."})
+    cleaned = []
+    for network in networks:
+        try:
+            cleaned.append(str(ipaddress.ip_network(str(network).strip(), strict=False)))
+        except ValueError:
+            raise ValidationError({"allowed_networks": (
+                f"{str(network)[:60]!r} is not a network: write an address or a CIDR such as "
+                "10.0.0.0/8 or 2001:db8::/32.")}) from None
+    return sorted(set(cleaned))
+
+
+def _clean_name(name) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError({"name": "Give the token a name: the program using it."})
+    if len(name) > 100:
+        raise ValidationError({"name": "The name can be at most 100 characters."})
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValidationError({"name": "The name cannot contain control characters."})
+    return name
+
+
+# --- the service ------------------------------------------------------------------------
+
+
+def create_service_token(creator, *, name, profiles, keys=None, allowed_networks=None,
+                         expires_in_days: int | None = DEFAULT_LIFETIME_DAYS,
+                         ) -> tuple[ServiceToken, str]:
+    """A new service token and its key (shown now or never). Admins only (the caller checks
+    who asks: the API and console by permission, the command is the operator)."""
+    cleaned = {
+        "name": _clean_name(name),
+        "profiles": _clean_profiles(profiles),
+        "key_patterns": _clean_patterns(keys),
+        "allowed_networks": _clean_networks(allowed_networks),
+    }
+    if expires_in_days is not None and (
+            isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)
+            or not 1 <= expires_in_days <= MAX_LIFETIME_DAYS):
+        raise ValidationError({"expires_in_days": (
+            f"Choose between 1 and {MAX_LIFETIME_DAYS} days, or none for a token that never "
+            "expires.")})
+    key = SERVICE_KEY_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        token = ServiceToken.objects.create(
+            **cleaned, prefix=key[:14], digest=digest_of(key), created_by=creator,
+            created_at=now,
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        log.record(AuditAction.SERVICE_TOKEN_CREATE, user=creator, detail={
+            "service_token": token.name, "token": token.prefix, "profiles": token.profiles,
+            "keys": token.key_patterns, "allowed_networks": token.allowed_networks,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        })
+    return token, key
+
+
+def revoke_service_token(token: ServiceToken, user) -> bool:
+    """Revoke it now; of two revokes at once one writes the audit row. Answers whether this
+    call revoked it."""
+    with transaction.atomic():
+        now = timezone.now()
+        revoked = ServiceToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now)
+        token.revoked_at = token.revoked_at or now
+        if revoked:
+            log.record(AuditAction.SERVICE_TOKEN_REVOKE, user=user,
+                       detail={"service_token": token.name, "token": token.prefix})
+    return bool(revoked)
+
+
+def is_service_key(key: str) -> bool:
+    return key.startswith(SERVICE_KEY_PREFIX)
+
+
+def authenticate_service_key(key: str) -> ServiceToken | None:
+    """The usable token for this key, or None. Notes when it was used (once a minute)."""
+    token = ServiceToken.objects.select_related("created_by").filter(
+        digest=digest_of(key)).first()
+    if token is None or not token.is_usable():
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def check_network(token: ServiceToken, ip_address: str | None) -> None:
+    """Raise WrongNetwork unless the client's address is in one of the token's networks."""
+    if not token.allowed_networks:
+        return
+    try:
+        address = ipaddress.ip_address(ip_address or "")
+    except ValueError:
+        raise WrongNetwork() from None
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for network in token.allowed_networks:
+        if address in ipaddress.ip_network(network, strict=False):
+            return
+    raise WrongNetwork()
+
+
+def charge_request(token: ServiceToken) -> None:
+    """Count one request against the token's own budget; raise ServiceTokenThrottled past it.
+    The shared cache must count it (fail closed, R17.19)."""
+    rate = parse_rate(settings.SECRETS_SERVICE_TOKEN_RATE, setting="SECRETS_SERVICE_TOKEN_RATE")
+    with require_shared_cache("A service token's request"):
+        usage = get_usage(None, group=RATE_GROUP, key=lambda group, request: str(token.pk),
+                          rate=rate, method=ALL, increment=True)
+    if usage is not None and usage["should_limit"]:
+        raise ServiceTokenThrottled(max(1, usage["time_left"]))
+
