@@ -83,6 +83,7 @@ def _admit_decrypt(user, target: dict, scope: Scope | None, *,
         raise CacheUnavailable("Decrypting")
     error = AdminRequired()
     error.audited = True
+    error.reason = reason  # for the command line's message; the API answers R2.2's words
     raise error
 
 
