@@ -317,3 +317,27 @@ def test_R18_admin_grants_need_secrets_admin_rights_too(client, db):
     client.force_login(staff)
     assert client.get(f"{ADMIN_LIST}add/").status_code == 403
     assert client.get(ADMIN_LIST).status_code == 200
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+
+def test_R18_R19_the_schema_describes_grants_and_service_tokens_and_validates():
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(schema)  # raises on an invalid OpenAPI 3 document
+    paths = schema["paths"]
+    assert {"200", "201", "400", "401", "403"} <= set(paths["/api/v1/grants/"]["post"]["responses"])
+    assert {"204", "401", "403", "404"} <= set(
+        paths["/api/v1/grants/{id}/"]["delete"]["responses"])
+    created = paths["/api/v1/service-tokens/"]["post"]["responses"]["201"]
+    shape = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "key" in schema["components"]["schemas"][shape]["properties"]
+    listed = paths["/api/v1/service-tokens/"]["get"]["responses"]["200"]
+    page = listed["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    item = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"]
+    assert "key" not in schema["components"]["schemas"][item.rsplit("/", 1)[-1]]["properties"]
+    assert {"204", "401", "403", "404"} <= set(
+        paths["/api/v1/service-tokens/{id}/"]["delete"]["responses"])
