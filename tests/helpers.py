@@ -82,6 +82,10 @@ ROUTES = {
     "api:audit-detail": ("api-admin", ["GET"]),
     "api:token-list": ("api-own", ["GET", "POST"]),
     "api:token-detail": ("api-own", ["DELETE"]),
+    "api:grant-list": ("api-admin", ["GET", "POST"]),
+    "api:grant-detail": ("api-admin", ["DELETE"]),
+    "api:service-token-list": ("api-admin", ["GET", "POST"]),
+    "api:service-token-detail": ("api-admin", ["DELETE"]),
 }
 
 
@@ -99,6 +103,8 @@ def url_for(name: str, world) -> str:
         "api:secret-restore": {"pk": world["secret"].pk, "number": "1"},
         "api:audit-detail": {"sequence": world["sequence"]},
         "api:token-detail": {"pk": world["member_token"].pk},
+        "api:grant-detail": {"pk": 999999},  # refused before the lookup; an admin gets 404
+        "api:service-token-detail": {"pk": 999999},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
