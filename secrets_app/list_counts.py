@@ -22,6 +22,7 @@ import hashlib
 import logging
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Subquery
@@ -75,7 +76,10 @@ def cached_count(queryset) -> int:
     # The mark is read before counting, so a count is never older than the mark it is filed
     # under (a write committing in between only makes it newer).
     mark = last_change_mark()
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (e.g. `key IN ()`)
+        return 0
     try:
         version = cache.get_or_set(VERSION_KEY, 1, None)
         digest = hashlib.sha256(f"{version}|{mark!r}|{sql}|{params!r}".encode()).hexdigest()

@@ -155,6 +155,9 @@ class SecretVersion(models.Model):
         related_name="+",
     )
     restored_from = models.PositiveIntegerField(null=True, blank=True)
+    # The profile the secret was in when this value was set: moving a secret does not hand
+    # its earlier values to the new profile's readers (R18). Empty on rows from before.
+    profile = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["secret", "-number"]

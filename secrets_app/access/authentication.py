@@ -4,6 +4,7 @@ from rest_framework import authentication, exceptions
 
 from audit_app.context import current as current_context
 from secrets_app.access.service_tokens import (
+    REFUSED_GROUP,
     ServicePrincipal,
     ServiceTokenThrottled,
     WrongNetwork,
@@ -53,6 +54,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
         try:
             check_network(token, current_context().ip_address)
         except WrongNetwork:
+            try:
+                charge_request(token, group=REFUSED_GROUP)
+            except ServiceTokenThrottled as error:  # a flood: refused, no longer audited
+                raise exceptions.Throttled(wait=error.retry_after) from None
             raise WrongNetworkRefused(principal) from None
         try:
             charge_request(token)

@@ -36,14 +36,22 @@ class Access:
         """May decrypt (and fetch) in `profile`; `key` None asks for every key there."""
         if self.admin:
             return True
-        if profile not in self.roles:
+        if not isinstance(profile, str) or profile not in self.roles:  # hostile JSON too
             return False
+        return self.covers_key(key)
+
+    def covers_key(self, key: str | None) -> bool:
+        """The key is within the key patterns (a service token's; people have none). None
+        (every key) only without patterns."""
         if not self.key_patterns:
             return True
         return key is not None and any(fnmatchcase(key, p) for p in self.key_patterns)
 
     def writes(self, profile: str) -> bool:
-        return self.admin or (not self.service and self.roles.get(profile) == Role.EDITOR)
+        if self.admin:
+            return True
+        return (isinstance(profile, str) and not self.service
+                and self.roles.get(profile) == Role.EDITOR)
 
     def lists(self, profile: str, key: str) -> bool:
         """Sees the secret (masked) in lists: people see all; a token its scope only."""
@@ -62,13 +70,6 @@ class Access:
 
 
 NOBODY = Access()
-
-
-def key_pattern_regex(pattern: str) -> str:
-    """A key pattern (`POSTGRES_*`, `AWS_?_KEY`) as an anchored regular expression that
-    PostgreSQL and SQLite read alike; patterns hold only A-Z, 0-9, _ and the wildcards
-    (service_tokens.py checks), so nothing else needs escaping."""
-    return "^" + pattern.replace("*", ".*").replace("?", ".") + "$"
 
 
 def access_of(user) -> Access:

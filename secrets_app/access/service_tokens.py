@@ -30,7 +30,9 @@ from secrets_app.shared_cache import require_shared_cache
 SERVICE_KEY_PREFIX = "kzsvc_"
 DEFAULT_LIFETIME_DAYS = 90
 MAX_PATTERNS = 50
+MAX_NETWORKS = 50
 RATE_GROUP = "kozmo.service-token"
+REFUSED_GROUP = "kozmo.service-token.refused"
 # Keys are UPPER_SNAKE; a pattern adds the wildcards * (any run) and ? (one character).
 PATTERN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*?")
 
@@ -118,6 +120,8 @@ def _clean_networks(networks) -> list[str]:
         return []
     if isinstance(networks, str) or not isinstance(networks, list | tuple):
         raise ValidationError({"allowed_networks": "A list of networks, e.g. [\"10.0.0.0/8\"]."})
+    if len(networks) > MAX_NETWORKS:
+        raise ValidationError({"allowed_networks": f"At most {MAX_NETWORKS} networks."})
     cleaned = []
     for network in networks:
         try:
@@ -145,9 +149,11 @@ def _clean_name(name) -> str:
 
 def create_service_token(creator, *, name, profiles, keys=None, allowed_networks=None,
                          expires_in_days: int | None = DEFAULT_LIFETIME_DAYS,
-                         ) -> tuple[ServiceToken, str]:
+                         not_after=None) -> tuple[ServiceToken, str]:
     """A new service token and its key (shown now or never). Admins only (the caller checks
-    who asks: the API and console by permission, the command is the operator)."""
+    who asks: the API and console by permission, the command is the operator). `not_after`
+    caps the expiry: a token made with an admin's expiring API token expires with it, so a
+    leaked short-lived key cannot mint lasting access."""
     cleaned = {
         "name": _clean_name(name),
         "profiles": _clean_profiles(profiles),
@@ -162,11 +168,13 @@ def create_service_token(creator, *, name, profiles, keys=None, allowed_networks
             "expires.")})
     key = SERVICE_KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    if not_after is not None and (expires_at is None or expires_at > not_after):
+        expires_at = not_after
     with transaction.atomic():
         token = ServiceToken.objects.create(
             **cleaned, prefix=key[:14], digest=digest_of(key), created_by=creator,
-            created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            created_at=now, expires_at=expires_at,
         )
         log.record(AuditAction.SERVICE_TOKEN_CREATE, user=creator, detail={
             "service_token": token.name, "token": token.prefix, "profiles": token.profiles,
@@ -228,12 +236,14 @@ def check_network(token: ServiceToken, ip_address: str | None) -> None:
     raise WrongNetwork()
 
 
-def charge_request(token: ServiceToken) -> None:
+def charge_request(token: ServiceToken, group: str = RATE_GROUP) -> None:
     """Count one request against the token's own budget; raise ServiceTokenThrottled past it.
-    The shared cache must count it (fail closed, R17.19)."""
+    The shared cache must count it (fail closed, R17.19). Requests refused for their address
+    count in a budget of their own (REFUSED_GROUP): a leaked key used from elsewhere can
+    neither spend the program's budget nor flood the audit log."""
     rate = parse_rate(settings.SECRETS_SERVICE_TOKEN_RATE, setting="SECRETS_SERVICE_TOKEN_RATE")
     with require_shared_cache("A service token's request"):
-        usage = get_usage(None, group=RATE_GROUP, key=lambda group, request: str(token.pk),
+        usage = get_usage(None, group=group, key=lambda group, request: str(token.pk),
                           rate=rate, method=ALL, increment=True)
     if usage is not None and usage["should_limit"]:
         raise ServiceTokenThrottled(max(1, usage["time_left"]))

@@ -51,9 +51,11 @@ def is_uuid(value) -> bool:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, exceptions.Throttled) and hasattr(exc, "principal"):
-        # A service token past its own budget (R19): refused before the view, audited here.
-        record_refusal(context["request"], exc.principal, "service token rate limited")
+    if isinstance(exc, exceptions.Throttled):
+        # A service token past its own budget (R19): refused before the view, audited here;
+        # past the budget of refusals from a wrong address, no longer audited (no principal).
+        if hasattr(exc, "principal"):
+            record_refusal(context["request"], exc.principal, "service token rate limited")
         return _json(RATE_LIMITED, status.HTTP_429_TOO_MANY_REQUESTS,
                      **{"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, WrongNetworkRefused):

@@ -341,6 +341,8 @@ class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             request.user, name=wanted["name"], profiles=wanted["profiles"],
             keys=wanted.get("key_patterns"), allowed_networks=wanted.get("allowed_networks"),
             expires_in_days=wanted.get("expires_in_days", DEFAULT_LIFETIME_DAYS),
+            # Made with a personal token: it cannot outlive that token (R17.7's rule).
+            not_after=request.auth.expires_at if isinstance(request.auth, ApiToken) else None,
         )
         body = s.NewServiceTokenSerializer(token).data
         body["key"] = key

@@ -267,11 +267,12 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
     next_number = next_version_numbers(secret.pk for secret in to_update)
     versions = [
         SecretVersion(secret=secret, number=FIRST_VERSION, value=secret.value,
-                      created_by=user, created_at=now)
+                      created_by=user, created_at=now, profile=secret.profile)
         for secret in created
     ] + [
         SecretVersion(secret=secret, number=next_number.get(secret.pk, FIRST_VERSION),
-                      value=secret.value, created_by=user, created_at=now)
+                      value=secret.value, created_by=user, created_at=now,
+                      profile=secret.profile)
         for secret in to_update
     ]
     SecretVersion.objects.bulk_create(versions, batch_size=BATCH)

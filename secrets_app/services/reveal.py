@@ -152,7 +152,12 @@ def _decrypt(secret: Secret, user, *, with_tunnel: bool) -> Revealed:
     """One gate; everything asked for is opened before the one audit row, which says how it
     went (the same row whether or not the tunnel was asked for)."""
     target = {"secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
-    _admit_decrypt(user, target, [(secret.profile, secret.key)])
+    scope = [(secret.profile, secret.key)]
+    if with_tunnel and _has_tunnel(secret):
+        # A whole tunnel is several keys: a token limited to some keys cannot open one (as
+        # on reveal_ssh_tunnel).
+        scope.append((secret.profile, None))
+    _admit_decrypt(user, target, scope)
     try:
         value = secret.value.reveal()
         tunnel = _open_tunnel(secret) if with_tunnel else None
@@ -166,6 +171,13 @@ def _decrypt(secret: Secret, user, *, with_tunnel: bool) -> Revealed:
         raise DecryptFailed() from None
     log.record(AuditAction.DECRYPT, user=user, **target)  # its own transaction, committed
     return Revealed(secret, value, tunnel)
+
+
+def _has_tunnel(secret: Secret) -> bool:
+    try:  # loaded with the secret when the caller asked for it (select_related)
+        return secret.ssh_tunnel is not None
+    except SSHTunnel.DoesNotExist:
+        return False
 
 
 @sensitive_variables()
@@ -279,10 +291,12 @@ def reveal_resolution(resolution, user, *, via: str = "resolve_credential") -> s
     database answered, the row names that secret. For a user the call is one attempt
     against the R10.3 budget."""
     secret = resolution.origin if isinstance(resolution.origin, Secret) else None
+    # The profile asked and, on a fallback to `default` (any source), `default` too (R18).
+    scope = [(str(resolution.profile), resolution.key)]
+    if resolution.answered_in not in (None, resolution.profile):
+        scope.append((resolution.answered_in, resolution.key))
     admit_reveal(user, {"secret_name": resolution.key,
-                         "secret_profile": str(resolution.profile)[:32]},
-                 [(secret.profile, secret.key) if secret else
-                  (str(resolution.profile), resolution.key)])
+                         "secret_profile": str(resolution.profile)[:32]}, scope)
     plaintext = resolution.value.reveal()
     with transaction.atomic():
         log.record(

@@ -7,18 +7,18 @@ writing transaction takes the audit chain's lock before any secret row, so write
 included) queue instead of deadlocking.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
 from audit_app.context import audit_context
 from audit_app.models import AuditAction
-from secrets_app.access.policy import access_of, key_pattern_regex, refuse, require_write
+from secrets_app.access.policy import access_of, refuse, require_write
 from secrets_app.audit import recorded_as
 from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
 from secrets_app.fields import Sealed
@@ -161,6 +161,29 @@ def _locked(secret: Secret) -> Secret:
     return Secret.objects.select_for_update().get(pk=secret.pk)
 
 
+class _MovedAway(Exception):
+    def __init__(self, profile: str):
+        self.profile = profile
+
+
+@contextmanager
+def _writing(secret: Secret, user, attempted: str):
+    """A write's transaction (audit chain lock first), yielding the stored row locked. The
+    caller checked the profile of its copy; if the secret was moved meanwhile to a profile
+    the caller may not write, the write is refused (audited) rather than applied there."""
+    try:
+        with transaction.atomic(), audit_context(user=user):
+            log.lock_chain()
+            current = _locked(secret)
+            if current.profile != secret.profile and not access_of(user).writes(
+                    current.profile):
+                raise _MovedAway(current.profile)
+            yield current
+    except _MovedAway as moved:  # outside the rolled-back transaction: the row commits
+        raise refuse(user, attempted, f"no editor grant on {moved.profile}",
+                     secret_profile=moved.profile, **_target(secret)) from None
+
+
 @sensitive_variables()
 def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET, **changes):
     """Apply changes (R3.2) and return the updated secret. value None keeps the stored value;
@@ -177,9 +200,7 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
     if value is not None:
         check_value(value)
     try:
-        with transaction.atomic(), audit_context(user=user):
-            log.lock_chain()
-            current = _locked(secret)
+        with _writing(secret, user, "update") as current:
             if "category" in changes:
                 changes["category"] = infer_category(
                     changes["category"], changes.get("key", current.key))
@@ -244,6 +265,7 @@ def _add_version(secret: Secret, user, restored_from: int | None = None) -> Secr
         value=secret.value,
         created_by=user,
         restored_from=restored_from,
+        profile=secret.profile,
     )
 
 
@@ -255,10 +277,11 @@ def listed_to(user, secrets):
     access = access_of(user)
     scoped = secrets.filter(profile__in=list(access.roles))
     if access.key_patterns:
-        matching = Q()
-        for pattern in access.key_patterns:
-            matching |= Q(key__regex=key_pattern_regex(pattern))
-        scoped = scoped.filter(matching)
+        # Matched here with fnmatch (linear time), not as a database regex: SQLite's runs in
+        # Python's backtracking engine, where a pattern like *A*A*A*B takes seconds a row.
+        keys = {key for key in scoped.values_list("key", flat=True).distinct()
+                if access.covers_key(key)}
+        scoped = scoped.filter(key__in=keys)
     return scoped
 
 
@@ -285,18 +308,22 @@ def _target(secret: Secret) -> dict:
 def delete_secret(secret: Secret, user) -> None:
     """Delete a secret with its versions and tunnel (R3.3); audited."""
     require_write(user, secret.profile, "delete", **_target(secret))
-    with transaction.atomic(), audit_context(user=user):
-        log.lock_chain()
-        _locked(secret).delete()
+    with _writing(secret, user, "delete") as current:
+        current.delete()
 
 
 def restore_version(secret: Secret, number: int, user) -> Secret:
     """Make an earlier version's value current again, as a new version (R13); audited.
     Returns the updated secret."""
     require_write(user, secret.profile, "restore", **_target(secret))
-    with transaction.atomic(), audit_context(user=user):
-        log.lock_chain()
-        current = _locked(secret)
+    version = secret.versions.filter(number=number).first()
+    if version is not None and version.profile and not access_of(user).reads(
+            version.profile, secret.key):
+        # Set while the secret was in another profile: restoring it here would hand that
+        # profile's value to this one's readers (R18).
+        raise refuse(user, "restore", f"version {number} was set in {version.profile}",
+                     secret_profile=secret.profile, **_target(secret))
+    with _writing(secret, user, "restore") as current:
         version = current.versions.filter(number=number).first()
         if version is None:
             raise VersionNotFound(f"Version {number} of this secret does not exist.")

@@ -108,20 +108,33 @@ class AWSSecretLoader(BaseCredentialLoader):
         if not self.enabled:
             return None
         for candidate in profiles_to_try(profile):
-            own = self._fetch(f"{self.prefix}{candidate}/{key}")
-            if own is not None:
-                text = own.reveal()
-                picked = _from_json(text, key)
-                return own if picked is None else Sealed.encrypt(picked)
-            bundle = self._fetch(f"{self.prefix}{candidate}")
-            if bundle is not None:
-                picked = _from_json(bundle.reveal(), key)
-                if picked is not None:
-                    return Sealed.encrypt(picked)
+            value = self._lookup(key, candidate)
+            if value is not None:
+                return value
+        return None
+
+    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+        if self.enabled:  # fetched values are cached: asking again costs no call
+            for candidate in profiles_to_try(profile):
+                if self._lookup(key, candidate) is not None:
+                    return candidate
+        return profile
+
+    @sensitive_variables()
+    def _lookup(self, key: str, profile: str) -> Sealed | None:
+        """The key in this profile's own secret (`prefix/profile/KEY`), or in its bundle."""
+        own = self._fetch(f"{self.prefix}{profile}/{key}")
+        if own is not None:
+            picked = _from_json(own.reveal(), key)
+            return own if picked is None else Sealed.encrypt(picked)
+        bundle = self._fetch(f"{self.prefix}{profile}")
+        if bundle is not None:
+            picked = _from_json(bundle.reveal(), key)
+            if picked is not None:
+                return Sealed.encrypt(picked)
         return None
 
 
-@sensitive_variables()
 def _from_json(text: str, key: str) -> str | None:
     """The key's value if text is a JSON object holding it (nested values as JSON text)."""
     try:

@@ -21,6 +21,13 @@ class BaseCredentialLoader(ABC):
         """What exactly answered, for the audit log (the database names its Secret)."""
         return None
 
+    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+        """The profile whose entry answered: the one asked, or `default` when this source fell
+        back to it (R5.5); None for a source without profiles (the environment). Whoever
+        reads the value must be allowed to read that profile (R18). A source that does not
+        say is taken to have fallen back: the caller must be allowed to read `default` too."""
+        return SecretProfile.DEFAULT
+
 
 def profiles_to_try(profile: str) -> list[str]:
     """A profile first, then `default` (R5.5): a profile without a key uses the default's."""

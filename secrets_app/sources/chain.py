@@ -62,6 +62,9 @@ class Resolution:
     source: str | None  # None: no source holds the key
     value: Sealed | None = field(default=None, repr=False)
     origin: object = field(default=None, repr=False)  # e.g. the answering Secret
+    # The profile whose entry answered (`default` on a fallback); None: the environment,
+    # which has no profiles (see BaseCredentialLoader.answered_in).
+    answered_in: str | None = None
 
     @property
     def found(self) -> bool:
@@ -92,7 +95,10 @@ def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Res
     for loader in loaders if loaders is not None else default_loaders():
         value = loader.get(key, profile)
         if value is not None:
-            return Resolution(key, profile, loader.source, value, loader.origin(key, profile))
+            origin = loader.origin(key, profile)
+            answered_in = (origin.profile if isinstance(origin, Secret)
+                           else loader.answered_in(key, profile))
+            return Resolution(key, profile, loader.source, value, origin, answered_in)
     return Resolution(key, profile, None)
 
 
@@ -117,8 +123,8 @@ class SSHTunnelConfig:
     private_key: Sealed | None = field(default=None, repr=False)
     source: str = "database"
     secret_name: str = ""
-    # The profiles of the stored secrets it was made from (a profile's own, or `default`'s):
-    # whoever opens it must be allowed to read each (R18).
+    # The profiles whose entries it was made from (the one asked, or `default` on a
+    # fallback, in any source): whoever opens it must be allowed to read each (R18).
     stored_in: tuple = ()
 
     def revealed(self) -> dict:
@@ -167,8 +173,8 @@ def resolve_ssh_tunnel(
         password=parts["SSH_PASSWORD"].value,
         private_key=parts["SSH_PRIVATE_KEY"].value,
         source="keys",
-        stored_in=tuple(sorted({part.origin.profile for part in parts.values()
-                                if isinstance(part.origin, Secret)})),
+        stored_in=tuple(sorted({part.answered_in for part in parts.values()
+                                if part.found and part.answered_in})),
     )
 
 

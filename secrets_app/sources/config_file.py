@@ -59,6 +59,11 @@ class ConfigFileLoader(BaseCredentialLoader):
             logger.warning("Config file %s: %s", path, problem)
         return {(entry.key, entry.profile): Sealed.encrypt(entry.value) for entry in entries}
 
+    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+        values = self._current()
+        return next((candidate for candidate in profiles_to_try(profile)
+                     if (key, candidate) in values), profile)
+
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         values = self._current()
         for candidate in profiles_to_try(profile):

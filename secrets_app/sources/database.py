@@ -36,3 +36,7 @@ class DatabaseLoader(BaseCredentialLoader):
 
     def origin(self, key: str, profile: str = SecretProfile.DEFAULT) -> Secret | None:
         return secret_for_key(key, profile)
+
+    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+        secret = secret_for_key(key, profile)
+        return secret.profile if secret else profile

@@ -19,6 +19,9 @@ class EnvironmentLoader(BaseCredentialLoader):
     def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
         return key in self.environ and not is_server_configuration(key)
 
+    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+        return None  # the same answer for every profile
+
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         if not self.contains(key, profile):
             return None
