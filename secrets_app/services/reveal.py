@@ -103,6 +103,24 @@ def _refusal_reason(access: Access, scope: Scope | None) -> str:
     return f"no reader grant on {', '.join(profiles)}"
 
 
+def _admit_stored(user, target: dict, profiles) -> None:
+    """An answer resolved from stored secrets (`default`'s fill in for a profile's, R5.5) is
+    opened only for a caller who may read every profile it came from; the request already
+    passed the gate (and was counted) for the profile asked. A refusal is audited."""
+    if user is None and current_context().channel == Channel.CLI:
+        return
+    access = access_of(user)
+    scope = [(profile, None) for profile in profiles]
+    if _in_scope(access, scope):
+        return
+    with transaction.atomic():
+        log.record(AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
+                   allowed=False, detail={"reason": _refusal_reason(access, scope)}, **target)
+    error = AdminRequired()
+    error.audited = True
+    raise error
+
+
 def admit_reveal(user, target: dict, scope: Scope | None, *,
                  uncounted_ok: bool = False) -> None:
     """The gate for plaintext used in bulk or compared (exports, run_with_secrets, resolve
@@ -191,6 +209,8 @@ def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | Non
                                        "characters."})
     try:
         tunnel = resolve_ssh_tunnel(profile, name)
+        if tunnel is not None:  # default's tunnel filled in: readers of default only
+            _admit_stored(user, target, tunnel.stored_in)
         revealed = tunnel.revealed() if tunnel else None
     except ValueError as error:  # SSH_PORT not a number; the message holds no value
         raise ValidationError({"ssh": str(error)}) from None

@@ -117,6 +117,8 @@ class SSHTunnelConfig:
     private_key: Sealed | None = field(default=None, repr=False)
     source: str = "database"
     secret_name: str = ""
+    # The profiles of the stored secrets it came from: the one asked for, or `default` (R5.5).
+    stored_in: tuple[str, ...] = ()
 
     def revealed(self) -> dict:
         return {
@@ -142,7 +144,7 @@ def resolve_ssh_tunnel(
         if tunnel is not None:
             return SSHTunnelConfig(
                 tunnel.host, tunnel.port, tunnel.username, tunnel.password, tunnel.private_key,
-                "database", tunnel.secret.name,
+                "database", tunnel.secret.name, (candidate,),
             )
     if name:
         return None
@@ -164,6 +166,8 @@ def resolve_ssh_tunnel(
         password=parts["SSH_PASSWORD"].value,
         private_key=parts["SSH_PRIVATE_KEY"].value,
         source="keys",
+        stored_in=tuple(sorted({part.origin.profile for part in parts.values()
+                                if isinstance(part.origin, Secret)})),
     )
 
 
