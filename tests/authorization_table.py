@@ -23,6 +23,7 @@ SERVICE = [
     "svc-out",  # the same token asking for production
     "svc-key-out",  # a token for development's POSTGRES_* keys, asking for API_KEY
     "svc-network",  # a token allowed from 10.0.0.0/8, used from 192.0.2.10
+    "svc-throttled",  # a token in scope whose request budget is spent
 ]
 # Credentials that do not sign anyone in: no session, no usable token.
 NOBODY = [
@@ -52,6 +53,10 @@ def target_secret(principal: str) -> str:
     if principal == "svc-key-out":
         return "dev-api"  # development's API_KEY: outside the POSTGRES_* pattern
     return "prod-db" if target_profile(principal) == "production" else "dev-db"
+
+
+# Refused as they authenticate, before any view: the same answer on every API route.
+REFUSED_ON_ARRIVAL = {"svc-network", "svc-throttled"}
 
 
 # --- expectations ----------------------------------------------------------------------------
@@ -87,6 +92,8 @@ DECRYPT_REFUSED_API = refused(403, DECRYPT, body=ADMIN_REQUIRED)
 # R19: "requests from elsewhere get 403", saying why (the token is right, the place is not).
 WRONG_NETWORK = refused(403, DENIED, body={
     "detail": "This service token may not be used from this address."})
+# R19: past its own budget, 429 with Retry-After (test_authorization_matrix checks it).
+THROTTLED = refused(429, DENIED, body={"detail": "Rate limit exceeded. Try again later."})
 TO_LOGIN = Expect(frozenset({302}), location="/accounts/login/")
 FORBIDDEN_CONSOLE = refused(403, DENIED)
 DECRYPT_REFUSED_CONSOLE = refused(403, DECRYPT)
@@ -102,8 +109,8 @@ def _api(allowed, status: int, no: Expect = FORBIDDEN_API, *, tokens: bool = Fal
     def rule(principal):
         if principal in NOBODY:
             return UNAUTHENTICATED_API
-        if principal == "svc-network":
-            return WRONG_NETWORK  # refused as it authenticates, before any view
+        if principal in REFUSED_ON_ARRIVAL:
+            return WRONG_NETWORK if principal == "svc-network" else THROTTLED
         if principal in SERVICE and not tokens:
             return FORBIDDEN_API
         return ok(status) if principal in allowed else no
@@ -251,6 +258,8 @@ def _schema(principal):
         return UNAUTHENTICATED_API
     if principal == "svc-network":
         return refused(403, DENIED)  # in the schema's own format, not JSON
+    if principal == "svc-throttled":
+        return refused(429, DENIED)
     return ok(200)
 
 

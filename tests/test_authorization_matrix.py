@@ -7,6 +7,9 @@ also that nothing changed (secrets, versions, grants, service tokens, API tokens
 audit row with allowed=False was written. A 401 writes none: anonymous requests are not
 audited, so that unauthenticated noise cannot flood the log (and grow its hash chain) for
 free. Plaintext appears only in an allowed decrypt.
+
+Cells the code cannot pass yet carry a reason in the table (`pending`) and run as strict
+xfails: they fail the day they pass, so the marker is removed then.
 """
 
 import json
@@ -116,10 +119,10 @@ def test_no_store_walks_every_route():
     assert sorted(names - set(NO_STORE_ROUTES)) == []
 
 
-# --- the world -------------------------------------------------------------------------------
+# --- the cast: who asks, and what they aim at -----------------------------------------------
 
 @pytest.fixture
-def world(db):
+def cast(db):
     """Secrets in development (POSTGRES_PASSWORD, API_KEY) and production (POSTGRES_PASSWORD),
     each with a version to restore; the people; a grant, another user's API token and a
     service token to delete."""
@@ -164,11 +167,11 @@ PERSON = {
 }
 
 
-def client_for(principal: str, world, *, api: bool) -> APIClient:
+def client_for(principal: str, cast, *, api: bool, settings=None) -> APIClient:
     """A person signs in with a session in the console and a personal token in the API; a
     service token sends its key everywhere (the console does not read it)."""
     client = APIClient()
-    root = world["root"]
+    root = cast["root"]
     key = None
     if principal in PERSON:
         user = User.objects.get(username=PERSON[principal])
@@ -177,7 +180,7 @@ def client_for(principal: str, world, *, api: bool) -> APIClient:
         else:
             client.force_login(user)
     elif principal in ("token-expired", "token-revoked"):
-        token, key = create_token(world["people"]["admin"], "dead", expires_in_days=1)
+        token, key = create_token(cast["people"]["admin"], "dead", expires_in_days=1)
         ApiToken.objects.filter(pk=token.pk).update(**(
             {"expires_at": timezone.now() - timedelta(minutes=1)}
             if principal == "token-expired" else {"revoked_at": timezone.now()}))
@@ -196,28 +199,31 @@ def client_for(principal: str, world, *, api: bool) -> APIClient:
             ServiceToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
     if key:
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    if principal == "svc-throttled" and settings is not None:
+        settings.SECRETS_SERVICE_TOKEN_RATE = "1/m"
+        assert client.get(reverse("api:secret-profiles")).status_code == 200  # the budget
     return client
 
 
-def url_for(route: str, principal: str, world) -> str:
-    secret = world["secrets"][table.target_secret(principal)]
+def url_for(route: str, principal: str, cast) -> str:
+    secret = cast["secrets"][table.target_secret(principal)]
     kwargs = {
         "pk": {
-            "api:token-detail": world["carol_token"].pk, "token-revoke": world["carol_token"].pk,
-            "api:grant-detail": world["grant"].pk, "secrets:access-remove": world["grant"].pk,
-            "api:service-token-detail": world["service_token"].pk,
-            "secrets:service-token-revoke": world["service_token"].pk,
+            "api:token-detail": cast["carol_token"].pk, "token-revoke": cast["carol_token"].pk,
+            "api:grant-detail": cast["grant"].pk, "secrets:access-remove": cast["grant"].pk,
+            "api:service-token-detail": cast["service_token"].pk,
+            "secrets:service-token-revoke": cast["service_token"].pk,
         }.get(route, secret.pk),
         "number": 1,
-        "sequence": world["sequence"],
+        "sequence": cast["sequence"],
     }
     return reverse(route, kwargs={name: kwargs[name] for name in ARGUMENTS[route]})
 
 
-def request_for(route: str, method: str, principal: str, world):
+def request_for(route: str, method: str, principal: str, cast):
     """(query string, data, content type) for the request; None content type: a form."""
     profile = table.target_profile(principal)
-    secret = world["secrets"][table.target_secret(principal)]
+    secret = cast["secrets"][table.target_secret(principal)]
     new = {"name": "matrix-new", "key": "MATRIX_KEY", "value": f"{CANARY}-new",
            "profile": profile}
     yaml = f"{profile}:\n  MATRIX_IMPORTED: {CANARY}-imported\n".encode()
@@ -280,12 +286,12 @@ def body_of(response) -> str:
 
 
 @pytest.mark.parametrize(("route", "method", "principal"), list(cases()))
-def test_R18_R19_authorization_matrix(route, method, principal, world):
+def test_R18_R19_authorization_matrix(route, method, principal, cast, settings):
     expect = table.expected(route, method, principal)
     api = route.startswith("api:")
-    client = client_for(principal, world, api=api)
-    query, data, content_type = request_for(route, method, principal, world)
-    url = url_for(route, principal, world) + query
+    client = client_for(principal, cast, api=api, settings=settings)
+    query, data, content_type = request_for(route, method, principal, cast)
+    url = url_for(route, principal, cast) + query
     before, since = snapshot(), last_sequence()
 
     if content_type is None:  # a console form (multipart, as a browser sends a file)
@@ -300,6 +306,8 @@ def test_R18_R19_authorization_matrix(route, method, principal, world):
         f"{sorted(expect.statuses)}: {text[:300]}")
     if expect.location:
         assert response["Location"].startswith(expect.location), response["Location"]
+    if response.status_code == 429:
+        assert int(response["Retry-After"]) >= 1
     if expect.body is not None:
         assert json.loads(text) == expect.body
     if expect.refusal or expect.unchanged:
@@ -333,13 +341,13 @@ def admin_url(name: str, pattern: str) -> str:
 
 
 @pytest.mark.parametrize(("name", "pattern"), ADMIN_ROUTES, ids=[n for n, _p in ADMIN_ROUTES])
-def test_the_django_admin_sends_non_staff_to_its_sign_in(name, pattern, world):
+def test_the_django_admin_sends_non_staff_to_its_sign_in(name, pattern, cast):
     """Nobody in the matrix is staff (the admins of the secrets are not): every page of the
     Django admin sends them to its sign-in, but the sign-in itself."""
     url = admin_url(name, pattern)
     failures = []
     for principal in table.PRINCIPALS:
-        client = client_for(principal, world, api=False)
+        client = client_for(principal, cast, api=False)
         for method in ("GET", "POST"):
             before = snapshot()
             response = client.generic(method, url)
