@@ -194,3 +194,23 @@ def test_R19_the_budget_is_per_token(admin_user):
             charge_request(first)
         assert refused.value.retry_after >= 1
         charge_request(second)
+
+
+def test_R18_an_ssh_tunnel_from_default_needs_a_grant_on_default(admin_user, reader):
+    """A production tunnel that falls back to `default`'s (R5.5) is `default`'s to give."""
+    from secrets_app.services.reveal import reveal_ssh_tunnel
+    from secrets_app.services.secrets import SSHTunnelData
+
+    create_secret(admin_user, name="bastion", key="SSH_HOST", value="pw", category="SSH",
+                  profile="default", ssh=SSHTunnelData(host="bastion.example", port=22,
+                                                       username="etl", password="pw"))
+    add_grant(admin_user, reader, "production", "reader")
+    token, _ = create_service_token(admin_user, name="etl", profiles=["production"])
+    for caller in (reader, ServicePrincipal(token)):
+        with pytest.raises(AdminRequired):
+            reveal_ssh_tunnel(caller, "production")
+    refused = AuditLog.objects.filter(action="DECRYPT", allowed=False).order_by("sequence")
+    assert [row.detail["reason"] for row in refused] == [
+        "no reader grant on default", "outside the service token's scope"]
+    add_grant(admin_user, reader, "default", "reader")
+    assert reveal_ssh_tunnel(reader, "production")["host"] == "bastion.example"

@@ -81,9 +81,13 @@ def _admit_decrypt(user, target: dict, scope: Scope | None, *,
         raise RateLimited(retry_after)
     if reason == "cache unavailable":
         raise CacheUnavailable("Decrypting")
+    raise _audited_refusal()
+
+
+def _audited_refusal() -> AdminRequired:
     error = AdminRequired()
-    error.audited = True
-    raise error
+    error.audited = True  # the API's handler must not write a second row
+    return error
 
 
 def _in_scope(access: Access, scope: Scope | None) -> bool:
@@ -101,24 +105,6 @@ def _refusal_reason(access: Access, scope: Scope | None) -> str:
         return "no editor grant"
     profiles = sorted({profile for profile, key in scope if not access.reads(profile, key)})
     return f"no reader grant on {', '.join(profiles)}"
-
-
-def _admit_stored(user, target: dict, profiles) -> None:
-    """An answer resolved from stored secrets (`default`'s fill in for a profile's, R5.5) is
-    opened only for a caller who may read every profile it came from; the request already
-    passed the gate (and was counted) for the profile asked. A refusal is audited."""
-    if user is None and current_context().channel == Channel.CLI:
-        return
-    access = access_of(user)
-    scope = [(profile, None) for profile in profiles]
-    if _in_scope(access, scope):
-        return
-    with transaction.atomic():
-        log.record(AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
-                   allowed=False, detail={"reason": _refusal_reason(access, scope)}, **target)
-    error = AdminRequired()
-    error.audited = True
-    raise error
 
 
 def admit_reveal(user, target: dict, scope: Scope | None, *,
@@ -209,8 +195,8 @@ def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | Non
                                        "characters."})
     try:
         tunnel = resolve_ssh_tunnel(profile, name)
-        if tunnel is not None:  # default's tunnel filled in: readers of default only
-            _admit_stored(user, target, tunnel.stored_in)
+        if tunnel is not None:  # made from `default`'s secrets: the caller must read those too
+            _admit_stored_in(user, target, profile, tunnel.stored_in)
         revealed = tunnel.revealed() if tunnel else None
     except ValueError as error:  # SSH_PORT not a number; the message holds no value
         raise ValidationError({"ssh": str(error)}) from None
@@ -226,6 +212,21 @@ def reveal_ssh_tunnel(user, profile: str, name: str | None = None) -> dict | Non
             secret_profile=profile,
         )
     return revealed
+
+
+def _admit_stored_in(user, target: dict, asked: str, stored_in) -> None:
+    """Refuse (audited, no second charge) a reveal whose stored parts come from a profile the
+    caller may not read (a tunnel falling back to `default`'s, R5.5 under R18)."""
+    if user is None and current_context().channel == Channel.CLI:
+        return
+    access = access_of(user)
+    scope = [(profile, None) for profile in stored_in if profile != asked]
+    if _in_scope(access, scope):
+        return
+    with transaction.atomic():
+        log.record(AuditAction.DECRYPT, user=user, allowed=False,
+                   detail={"reason": _refusal_reason(access, scope)}, **target)
+    raise _audited_refusal()
 
 
 def profile_secrets(profile: str) -> list[Secret]:

@@ -117,8 +117,9 @@ class SSHTunnelConfig:
     private_key: Sealed | None = field(default=None, repr=False)
     source: str = "database"
     secret_name: str = ""
-    # The profiles of the stored secrets it came from: the one asked for, or `default` (R5.5).
-    stored_in: tuple[str, ...] = ()
+    # The profiles of the stored secrets it was made from (a profile's own, or `default`'s):
+    # whoever opens it must be allowed to read each (R18).
+    stored_in: tuple = ()
 
     def revealed(self) -> dict:
         return {
@@ -144,7 +145,7 @@ def resolve_ssh_tunnel(
         if tunnel is not None:
             return SSHTunnelConfig(
                 tunnel.host, tunnel.port, tunnel.username, tunnel.password, tunnel.private_key,
-                "database", tunnel.secret.name, (candidate,),
+                "database", tunnel.secret.name, stored_in=(candidate,),
             )
     if name:
         return None
