@@ -1,8 +1,9 @@
 """R18/R19 and R5.5: a profile without an SSH tunnel falls back to `default`'s. A reader of
 development (or a service token for development) asked for development's tunnel and got
 default's, password and private key included, though it may not decrypt one secret of
-default. The answer now needs a read grant on every profile it comes from, like exports and
-run_with_secrets (reveal_secrets) already did."""
+default. The answer needs a read grant on every profile it comes from, like exports and
+run_with_secrets (reveal_secrets). The service-level test is in test_r18_r19_policy.py; these
+check the API answer, for a person and for a service token."""
 
 import pytest
 from django.contrib.auth.models import User
