@@ -139,7 +139,7 @@ def _same_for_all(expect: Expect):
 def _pending(rule, principals, reason):
     def pending(principal):
         expect = rule(principal)
-        if principal in principals:
+        if reason and principal in principals:
             return replace(expect, pending=reason)
         return expect
 
@@ -150,7 +150,7 @@ ALL_PEOPLE = set(PEOPLE)
 ADMINS = {"admin"}
 # R18 in the console: editors create, edit, delete, import and restore in their profiles.
 # The console asked is_secrets_admin when this table was written; i12-console moves it onto
-# access_of. Delete these markers when it lands (strict: they fail once the cells pass).
+# access_of. Once it is merged, set this to None (strict xfails: they fail once they pass).
 CONSOLE_EDITORS = "console still admin-only for editors (i12-console moves it to access_of)"
 
 # An import by editor-out names production: every entry fails ("you have no editor grant on
