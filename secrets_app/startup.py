@@ -5,6 +5,7 @@ would swallow the error and keep waiting, stops at once with the message."""
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from secrets_app.access.ratelimit import parse_rate
 from secrets_app.crypto import get_encryption_service
 from secrets_app.keycheck import check_stored_data_opens
 
@@ -24,9 +25,16 @@ def check_configuration_at_startup() -> None:
         check_configuration()
 
 
+RATE_SETTINGS = ("SECRETS_DECRYPT_RATE", "SECRETS_LOGIN_RATE_PER_USER",
+                 "SECRETS_LOGIN_RATE_PER_IP", "SECRETS_SERVICE_TOKEN_RATE")
+
+
 def check_configuration() -> None:
-    """Raise ImproperlyConfigured, naming the variable, unless the keys are usable."""
+    """Raise ImproperlyConfigured, naming the variable, unless the keys are usable and every
+    rate reads (a rate that does not would otherwise fail each request that counts it)."""
     get_encryption_service()  # validates every configured encryption key
+    for setting in RATE_SETTINGS:
+        parse_rate(getattr(settings, setting), setting=setting)
     try:
         settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty
     except ImproperlyConfigured:

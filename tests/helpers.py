@@ -67,6 +67,10 @@ ROUTES = {
     "secrets:import": ("console-admin", ["GET", "POST"]),
     "secrets:versions": ("console-admin", ["GET"]),
     "secrets:restore": ("console-admin", ["POST"]),
+    "secrets:access": ("console-admin", ["GET", "POST"]),
+    "secrets:access-remove": ("console-admin", ["POST"]),
+    "secrets:service-tokens": ("console-admin", ["GET", "POST"]),
+    "secrets:service-token-revoke": ("console-admin", ["POST"]),
     "audit:log": ("console-admin", ["GET"]),
     "audit:export": ("console-admin", ["GET"]),
     "audit:verify": ("console-admin", ["POST"]),
@@ -82,6 +86,10 @@ ROUTES = {
     "api:audit-detail": ("api-admin", ["GET"]),
     "api:token-list": ("api-own", ["GET", "POST"]),
     "api:token-detail": ("api-own", ["DELETE"]),
+    "api:grant-list": ("api-admin", ["GET", "POST"]),
+    "api:grant-detail": ("api-admin", ["DELETE"]),
+    "api:service-token-list": ("api-admin", ["GET", "POST"]),
+    "api:service-token-detail": ("api-admin", ["DELETE"]),
 }
 
 
@@ -93,12 +101,15 @@ def url_for(name: str, world) -> str:
         "secrets:versions": {"pk": world["secret"].pk},
         "secrets:restore": {"pk": world["secret"].pk, "number": 1},
         "token-revoke": {"pk": world["member_token"].pk},
+        "secrets:access-remove": {"pk": 1}, "secrets:service-token-revoke": {"pk": 1},
         "api:secret-detail": {"pk": world["secret"].pk},
         "api:secret-decrypt": {"pk": world["secret"].pk},
         "api:secret-versions": {"pk": world["secret"].pk},
         "api:secret-restore": {"pk": world["secret"].pk, "number": "1"},
         "api:audit-detail": {"sequence": world["sequence"]},
         "api:token-detail": {"pk": world["member_token"].pk},
+        "api:grant-detail": {"pk": 999999},  # refused before the lookup; an admin gets 404
+        "api:service-token-detail": {"pk": 999999},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 

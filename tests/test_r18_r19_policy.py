@@ -214,3 +214,18 @@ def test_R18_an_ssh_tunnel_from_default_needs_a_grant_on_default(admin_user, rea
         "no reader grant on default", "outside the service token's scope"]
     add_grant(admin_user, reader, "default", "reader")
     assert reveal_ssh_tunnel(reader, "production")["host"] == "bastion.example"
+
+
+def test_R19_a_refused_request_is_not_the_tokens_last_use(admin_user, api):
+    token, key = create_service_token(admin_user, name="etl", profiles=["development"],
+                                      allowed_networks=["10.0.0.0/8"])
+    response = api.get("/api/v1/secrets/", HTTP_AUTHORIZATION=f"Bearer {key}",
+                       REMOTE_ADDR="192.0.2.7")
+    assert response.status_code == 403
+    token.refresh_from_db()
+    assert token.last_used_at is None
+    response = api.get("/api/v1/secrets/", HTTP_AUTHORIZATION=f"Bearer {key}",
+                       REMOTE_ADDR="10.2.3.4")
+    assert response.status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None

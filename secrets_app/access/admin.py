@@ -1,18 +1,27 @@
-"""Django admin for API tokens (R14): see everyone's tokens and revoke a leaked one without a
-shell. Read-only otherwise: tokens are made by the API, the console and create_api_token (the
-only places their key can be shown once); nothing is deleted, so the audit trail stays.
+"""Django admin for API tokens (R14), per-profile grants (R18) and service tokens (R19).
+
+API tokens: see everyone's tokens and revoke a leaked one without a shell. Read-only
+otherwise: tokens are made by the API, the console and create_api_token (the only places
+their key can be shown once); nothing is deleted, so the audit trail stays. Service tokens
+alike. Grants are added and removed through the grants service (audited), never edited.
 
 Who may use it: Django's own model permissions, like the rest of /admin/. "Can view api
 token" lists them, "Can change api token" revokes. Superusers hold both; the `Secrets
 administrators` group holds neither (in the API and the console everyone, admins too, sees
-and revokes only their own tokens)."""
+and revokes only their own tokens). Adding or removing a grant also needs secrets admin
+rights: a grant gives rights to secrets."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
 from kozmo_secrets.read_only_admin import ReadOnlyModelAdmin
-from secrets_app.access.models import ApiToken
+from secrets_app.access.grants import add_grant, remove_grant
+from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
+from secrets_app.access.permissions import is_secrets_admin
+from secrets_app.access.service_tokens import revoke_service_token
 from secrets_app.access.tokens import revoke_token
+from secrets_app.constants import SecretProfile
 
 # The digest is never shown: it is what authentication looks keys up by.
 SHOWN_FIELDS = (
@@ -64,4 +73,122 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
                 "Revoked %d token.", "Revoked %d tokens.", len(live)) % len(live))
         else:
             self.message_user(request, "The selected tokens were already revoked.",
+                              messages.INFO)
+
+
+# --- per-profile grants (R18) -------------------------------------------------------------
+
+
+class ProfileGrantForm(forms.ModelForm):
+    profile = forms.ChoiceField(choices=SecretProfile.choices)
+
+    class Meta:
+        model = ProfileGrant
+        fields = ("user", "group", "profile", "role")
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("user")) == bool(cleaned.get("group")):
+            raise forms.ValidationError("Choose a user or a group (one of them).")
+        return cleaned
+
+    def validate_unique(self):
+        # One role per subject and profile: the service replaces the role held (audited),
+        # so an existing grant is not an error here.
+        pass
+
+
+@admin.register(ProfileGrant)
+class ProfileGrantAdmin(admin.ModelAdmin):
+    """Grants are added and removed through access/grants.py (audited, channel `admin`);
+    never edited in place. Needs the model permission and secrets admin rights."""
+
+    form = ProfileGrantForm
+    list_display = ("profile", "role", "subject", "created_by", "created_at")
+    list_filter = ("profile", "role")
+    search_fields = ("user__username", "group__name")
+    list_select_related = ("user", "group", "created_by")
+    readonly_fields = ("created_by", "created_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "group", "profile", "role")
+        return ("user", "group", "profile", "role", "created_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and is_secrets_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # another role is a new grant (it replaces the old one, audited)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and is_secrets_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        grant, changed = add_grant(request.user, obj.user or obj.group, obj.profile, obj.role)
+        obj.pk, obj.created_at, obj.created_by = grant.pk, grant.created_at, grant.created_by
+        if not changed:
+            self.message_user(request, f"{grant} already existed: nothing changed.",
+                              messages.INFO)
+
+    def delete_model(self, request, obj):
+        remove_grant(request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset.select_related("user", "group"):
+            remove_grant(request.user, grant)
+
+
+# --- service tokens (R19) -----------------------------------------------------------------
+
+SERVICE_TOKEN_FIELDS = (
+    "name", "prefix", "profiles", "key_patterns", "allowed_networks", "created_by",
+    "created_at", "expires_at", "last_used_at", "revoked_at",
+)
+NO_ADD_HERE = (
+    "Service tokens are created where their key can be shown once: Settings → Service "
+    "tokens, POST /api/v1/service-tokens/ or `manage.py create_service_token`. Here they "
+    "are listed and revoked."
+)
+
+
+@admin.register(ServiceToken)
+class ServiceTokenAdmin(ReadOnlyModelAdmin):
+    """Read-only, digest never shown; "Can change service token" revokes (audited)."""
+
+    list_display = SERVICE_TOKEN_FIELDS
+    list_filter = (RevokedFilter,)
+    search_fields = ("name", "prefix", "created_by__username")
+    list_select_related = ("created_by",)
+    fields = SERVICE_TOKEN_FIELDS
+    readonly_fields = SERVICE_TOKEN_FIELDS
+    actions = ["revoke_selected"]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"subtitle": NO_ADD_HERE, **(extra_context or {})})
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split("__")[0] == "digest":
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("secrets_app.change_servicetoken")
+
+    @admin.action(description="Revoke selected service tokens", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        live = [token for token in queryset if token.revoked_at is None]
+        for token in live:
+            revoke_service_token(token, request.user)
+        if live:
+            self.message_user(request, ngettext(
+                "Revoked %d service token.", "Revoked %d service tokens.", len(live))
+                % len(live))
+        else:
+            self.message_user(request, "The selected service tokens were already revoked.",
                               messages.INFO)

@@ -11,6 +11,7 @@ from secrets_app.access.service_tokens import (
     charge_request,
     check_network,
     is_service_key,
+    note_use,
 )
 from secrets_app.access.tokens import authenticate_key
 
@@ -59,6 +60,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             refusal = exceptions.Throttled(wait=error.retry_after)
             refusal.principal = principal
             raise refusal from None
+        note_use(token)
         return principal, token
 
     def authenticate_header(self, request):

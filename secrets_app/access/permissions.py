@@ -1,10 +1,7 @@
-"""Who is a secrets admin (R2, R3.6): the one helper every view, viewset and template asks,
-and the service layer's admin gate."""
+"""Who is a secrets admin (R2, R3.6), and the R2.2 refusal. What anyone else may do is
+access/policy.py's to say, which asks this first."""
 
 from django.core.exceptions import PermissionDenied
-
-from audit_app.context import current as current_context
-from audit_app.models import Channel
 
 ADMIN_GROUP = "Secrets administrators"
 ADMIN_PERMISSIONS = (
@@ -22,19 +19,9 @@ def is_secrets_admin(user) -> bool:
         return False
     return user.has_perms(ADMIN_PERMISSIONS)
 
+
 class AdminRequired(PermissionDenied):
+    """The R2.2 refusal: 403 "Admin privileges required", whatever the missing right was."""
+
     def __init__(self, message: str = ADMIN_REQUIRED):
         super().__init__(message)
-
-
-def require_admin(user) -> None:
-    if not is_secrets_admin(user):
-        raise AdminRequired()
-
-
-def require_admin_or_operator(user) -> None:
-    """Admins, or the operator at the command line (user None on channel `cli`): whoever runs
-    manage.py already holds the encryption keys."""
-    if user is None and current_context().channel == Channel.CLI:
-        return
-    require_admin(user)

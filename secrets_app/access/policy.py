@@ -95,6 +95,7 @@ def refuse(user, attempted: str, reason: str, **target) -> AdminRequired:
                    detail={"attempted": attempted, "reason": reason}, **target)
     error = AdminRequired()
     error.audited = True
+    error.reason = reason  # for the command line's message; the API answers R2.2's words
     return error
 
 

@@ -195,16 +195,21 @@ def is_service_key(key: str) -> bool:
 
 
 def authenticate_service_key(key: str) -> ServiceToken | None:
-    """The usable token for this key, or None. Notes when it was used (once a minute)."""
+    """The usable token for this key, or None."""
     token = ServiceToken.objects.select_related("created_by").filter(
         digest=digest_of(key)).first()
     if token is None or not token.is_usable():
         return None
+    return token
+
+
+def note_use(token: ServiceToken) -> None:
+    """Record when it was last used (at most once a minute): a request that was let in, not
+    one refused for its address or budget."""
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-    return token
 
 
 def check_network(token: ServiceToken, ip_address: str | None) -> None:

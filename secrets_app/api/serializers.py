@@ -1,11 +1,14 @@
 """API shapes. Values go in as text and always come out as the fixed mask (R1.3); only the
 decrypt answer carries plaintext."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from secrets_app.access.models import ApiToken
+from secrets_app.access.grants import find_subject
+from secrets_app.access.models import ApiToken, Role, ServiceToken
+from secrets_app.access.tokens import MAX_LIFETIME_DAYS
 from secrets_app.constants import MASK, SecretCategory, SecretProfile
 from secrets_app.models import SecretVersion
 from secrets_app.services.bulk import ImportSummary
@@ -220,3 +223,72 @@ class NewApiTokenSerializer(ApiTokenSerializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class SubjectField(serializers.CharField):
+    """A grant's user (by username) or group (by name): text in, the name out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, allow_blank=True, max_length=150,
+                         **kwargs)
+
+    def to_representation(self, subject):
+        return subject.get_username() if hasattr(subject, "get_username") else subject.name
+
+
+class GrantSerializer(serializers.Serializer):
+    """A role on one profile for a user or a group (R18): name one of them."""
+
+    id = serializers.IntegerField(read_only=True)
+    user = SubjectField(help_text="A username; or name a group instead.")
+    group = SubjectField(help_text="A group's name; or name a user instead.")
+    profile = serializers.ChoiceField(choices=SecretProfile.choices,
+                                      error_messages=_choice_error(SecretProfile))
+    role = serializers.ChoiceField(choices=Role.choices, error_messages=_choice_error(Role),
+                                   help_text="reader: decrypt and fetch; editor: also create, "
+                                             "update, delete, import and restore.")
+    created_at = serializers.DateTimeField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True,
+                                       allow_null=True)
+
+    def validate(self, attrs):
+        # The service names what is missing ("No user named 'x'", "Name a user or a group").
+        try:
+            attrs["subject"] = find_subject(user=attrs.pop("user", None),
+                                            group=attrs.pop("group", None))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+class ServiceTokenSerializer(serializers.ModelSerializer):
+    """A program's token (R19). The key is never shown here: only when it is created."""
+
+    keys = serializers.ListField(
+        child=serializers.CharField(), source="key_patterns", required=False,
+        help_text="Shell-style key patterns, e.g. [\"POSTGRES_*\"]; empty or omitted: every "
+                  "key of its profiles.")
+    profiles = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=f"The profiles it may read, one or more of {', '.join(SecretProfile.values)}.")
+    allowed_networks = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Client networks (CIDRs) it may be used from; empty or omitted: anywhere.")
+    expires_in_days = serializers.IntegerField(
+        write_only=True, required=False, allow_null=True, min_value=1,
+        max_value=MAX_LIFETIME_DAYS, help_text="Default 90; null for a token that never expires.")
+    created_by = serializers.CharField(source="created_by.username", read_only=True,
+                                       allow_null=True)
+
+    class Meta:
+        model = ServiceToken
+        fields = ["id", "name", "prefix", "profiles", "keys", "allowed_networks", "created_by",
+                  "created_at", "expires_at", "last_used_at", "revoked_at", "expires_in_days"]
+        read_only_fields = ["prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+
+class NewServiceTokenSerializer(ServiceTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once: store it now.")
+
+    class Meta(ServiceTokenSerializer.Meta):
+        fields = ["id", "key", *ServiceTokenSerializer.Meta.fields[1:]]

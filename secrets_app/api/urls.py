@@ -9,6 +9,8 @@ router.trailing_slash = "/?"  # every route with or without the trailing slash (
 router.register("secrets", views.SecretViewSet, basename="secret")
 router.register("audit", views.AuditLogViewSet, basename="audit")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+router.register("grants", views.GrantViewSet, basename="grant")
+router.register("service-tokens", views.ServiceTokenViewSet, basename="service-token")
 
 # Included at api/: reverse("api:secret-list"), and the schema and its Swagger UI, which
 # describe this API, are api:schema and api:docs.

@@ -17,8 +17,14 @@ from rest_framework.response import Response
 
 from audit_app import api as audit_api
 from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
-from secrets_app.access.models import ApiToken
+from secrets_app.access.grants import add_grant, all_grants, remove_grant
+from secrets_app.access.models import ApiToken, ServiceToken
 from secrets_app.access.policy import require_write
+from secrets_app.access.service_tokens import (
+    DEFAULT_LIFETIME_DAYS,
+    create_service_token,
+    revoke_service_token,
+)
 from secrets_app.access.tokens import create_token, revoke_token
 from secrets_app.api import schema  # noqa: F401 - registers the token auth scheme
 from secrets_app.api import serializers as s
@@ -26,7 +32,7 @@ from secrets_app.api.exceptions import SECRET_NOT_FOUND
 from secrets_app.api.filters import StableOrderingFilter
 from secrets_app.api.pagination import SecretPagination
 from secrets_app.api.parsers import MultiPartParser, RawFileParser
-from secrets_app.api.permissions import MayWriteSomewhere
+from secrets_app.api.permissions import IsSecretsAdmin, MayWriteSomewhere, SignedIn
 from secrets_app.constants import SecretProfile
 from secrets_app.filters import SecretFilter
 from secrets_app.models import Secret
@@ -273,4 +279,75 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
     @extend_schema(responses={204: None, **errors(401, 404)})
     def destroy(self, request, *args, **kwargs):
         revoke_token(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.GrantSerializer(many=True), **errors(401, 403, 404)}),
+)
+class GrantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Per-profile grants (R18): who holds which role on which profile. Admins only; every
+    change is audited (GRANT_ADD, GRANT_REMOVE)."""
+
+    serializer_class = s.GrantSerializer
+    permission_classes = [SignedIn, IsSecretsAdmin]
+    filter_backends = []
+    queryset = all_grants()
+
+    @extend_schema(
+        responses={201: s.GrantSerializer, 200: s.GrantSerializer,
+                   **errors(400, 401, 403, 415)},
+        description="Give a user or a group a role on a profile: 201 when that changed "
+                    "something (a new grant, or another role replacing the one held), 200 "
+                    "when the same grant already existed.",
+    )
+    def create(self, request, *args, **kwargs):
+        ask = self.get_serializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        grant, changed = add_grant(request.user, ask.validated_data["subject"],
+                                   ask.validated_data["profile"], ask.validated_data["role"])
+        return Response(self.get_serializer(grant).data,
+                        status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None, **errors(401, 403, 404)})
+    def destroy(self, request, *args, **kwargs):
+        remove_grant(request.user, self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.ServiceTokenSerializer(many=True),
+                                  **errors(401, 403, 404)}),
+)
+class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Service tokens (R19): read-only keys for programs, limited to profiles, key patterns
+    and client networks. Admins only; created and revoked audited. The key is shown once."""
+
+    serializer_class = s.ServiceTokenSerializer
+    permission_classes = [SignedIn, IsSecretsAdmin]
+    filter_backends = []
+    queryset = ServiceToken.objects.select_related("created_by").order_by("-created_at")
+
+    @extend_schema(
+        responses={201: s.NewServiceTokenSerializer, **errors(400, 401, 403, 415)},
+        description="Create a service token; its key is in this answer only (it is stored "
+                    "as a digest). Use it as `Authorization: Token <key>` or `Bearer <key>`.",
+    )
+    def create(self, request, *args, **kwargs):
+        ask = self.get_serializer(data=request.data)
+        ask.is_valid(raise_exception=True)
+        wanted = ask.validated_data
+        token, key = create_service_token(
+            request.user, name=wanted["name"], profiles=wanted["profiles"],
+            keys=wanted.get("key_patterns"), allowed_networks=wanted.get("allowed_networks"),
+            expires_in_days=wanted.get("expires_in_days", DEFAULT_LIFETIME_DAYS),
+        )
+        body = s.NewServiceTokenSerializer(token).data
+        body["key"] = key
+        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+    @extend_schema(responses={204: None, **errors(401, 403, 404)},
+                   description="Revoke it (again: nothing changes, still 204).")
+    def destroy(self, request, *args, **kwargs):
+        revoke_service_token(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 
+from secrets_app.access.models import Role
+from secrets_app.access.service_tokens import DEFAULT_LIFETIME_DAYS
 from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
 from secrets_app.formats.entries import size_text
 from secrets_app.services.secrets import SSHTunnelData
@@ -47,9 +49,16 @@ class SecretForm(forms.Form):
                                      "class": "secret-input"}),
     )
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    def __init__(self, *args, editing: bool = False, writable=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = editing
+        if writable is not None:
+            # Offer only the profiles the user may write (R18). The field still accepts every
+            # profile: a forged one reaches the service, which refuses it (403, audited).
+            self.fields["profile"].widget.choices = [
+                (value, label) for value, label in SecretProfile.choices if value in writable]
+            if self.fields["profile"].initial not in writable and writable:
+                self.fields["profile"].initial = writable[0]
         if editing:
             self.fields["value"].help_text = "Leave empty to keep the stored value."
             self.fields["ssh_password"].help_text = "Leave empty to keep the stored one."
@@ -82,7 +91,7 @@ class SecretForm(forms.Form):
         return fields
 
     @classmethod
-    def for_secret(cls, secret) -> "SecretForm":
+    def for_secret(cls, secret, writable=None) -> "SecretForm":
         tunnel = getattr(secret, "ssh_tunnel", None)
         initial = {
             "name": secret.name, "key": secret.key, "category": secret.category,
@@ -91,7 +100,7 @@ class SecretForm(forms.Form):
         if tunnel is not None:
             initial.update(ssh_host=tunnel.host, ssh_port=tunnel.port,
                            ssh_username=tunnel.username)
-        return cls(initial=initial, editing=True)
+        return cls(initial=initial, editing=True, writable=writable)
 
 
 class ImportForm(forms.Form):
@@ -102,8 +111,12 @@ class ImportForm(forms.Form):
     )
     dry_run = forms.BooleanField(required=False, label="Dry run: show what would change")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, writable=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if writable is not None:  # as SecretForm: offered, not enforced (the service does)
+            self.fields["profile"].widget.choices = [
+                (value, label) for value, label in self.fields["profile"].choices
+                if not value or value in writable]
         # Read per form, not at import: the limit is a setting (SECRETS_IMPORT_MAX_BYTES).
         self.fields["file"].help_text = (
             "An io_config.yaml (profiles of KEY: value) or a .env file, at most "
@@ -117,3 +130,70 @@ class TokenForm(forms.Form):
         choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")],
         required=False,
     )
+
+
+def split_list(text: str) -> list[str]:
+    """Comma- or line-separated entries, trimmed, the empty ones dropped."""
+    return [part.strip() for line in text.splitlines() for part in line.split(",")
+            if part.strip()]
+
+
+class GrantForm(forms.Form):
+    """Settings → Access (R18): a role on one profile for a user or a group. Who exists and
+    what is allowed is for access/grants.py to say; its errors land on these fields."""
+
+    user = forms.CharField(
+        required=False, max_length=150, label="User",
+        help_text="A username, or leave empty and name a group.",
+        widget=forms.TextInput(attrs={"list": "grant-users", "autocomplete": "off"}),
+    )
+    group = forms.CharField(
+        required=False, max_length=150, label="Group",
+        help_text="A group's name: every member gets the role.",
+        widget=forms.TextInput(attrs={"list": "grant-groups", "autocomplete": "off"}),
+    )
+    profile = forms.ChoiceField(choices=SecretProfile.choices)
+    role = forms.ChoiceField(
+        choices=Role.choices, initial=Role.READER,
+        help_text="reader: decrypt and fetch; editor: also create, change, delete, import "
+                  "and restore.",
+    )
+
+
+class ServiceTokenForm(forms.Form):
+    """Settings → Service tokens (R19). Shapes the input; access/service_tokens.py checks it
+    (patterns, networks, lifetime) and its errors land on these fields."""
+
+    name = forms.CharField(max_length=100, help_text="The program using it, e.g. “etl”.")
+    profiles = forms.MultipleChoiceField(
+        choices=SecretProfile.choices, widget=forms.CheckboxSelectMultiple,
+        label="Profiles it may read",
+        error_messages={"required": "Choose at least one profile the token may read."},
+    )
+    keys = forms.CharField(
+        required=False, label="Key patterns",
+        help_text="Comma- or line-separated, e.g. POSTGRES_*, AWS_?_KEY. Empty: every key.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    allowed_networks = forms.CharField(
+        required=False, label="Client networks",
+        help_text="Comma- or line-separated addresses or CIDRs, e.g. 10.0.0.0/8. "
+                  "Empty: from anywhere.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    expires_in_days = forms.TypedChoiceField(
+        coerce=int, empty_value=None, initial=DEFAULT_LIFETIME_DAYS, label="Expires",
+        choices=[(7, "in 7 days"), (30, "in 30 days"), (90, "in 90 days"),
+                 (180, "in 180 days"), (365, "in a year"), ("", "never")],
+        required=False,
+    )
+
+    def service_fields(self) -> dict:
+        """Keyword arguments for create_service_token."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"], "profiles": data["profiles"],
+            "keys": split_list(data["keys"]),
+            "allowed_networks": split_list(data["allowed_networks"]),
+            "expires_in_days": data["expires_in_days"],
+        }

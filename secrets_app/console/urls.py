@@ -14,9 +14,15 @@ secret_patterns = [
     path("secrets/<uuid:pk>/delete/", views.secret_delete, name="delete"),
     path("secrets/<uuid:pk>/decrypt/", views.secret_decrypt, name="decrypt"),
     path("secrets/<uuid:pk>/masked/", views.secret_masked, name="masked"),
-    path("secrets/<uuid:pk>/versions/", views.secret_versions, name="versions"),
+    path("secrets/<uuid:pk>/versions/", views.secret_versions_dialog, name="versions"),
     path("secrets/<uuid:pk>/versions/<int:number>/restore/", views.secret_restore,
          name="restore"),
+    # Settings for admins (R18, R19), named with the secrets pages: access is about them.
+    path("settings/access/", views.access_page, name="access"),
+    path("settings/access/<int:pk>/remove/", views.access_remove, name="access-remove"),
+    path("settings/service-tokens/", views.service_tokens_page, name="service-tokens"),
+    path("settings/service-tokens/<int:pk>/revoke/", views.service_token_revoke,
+         name="service-token-revoke"),
 ]
 
 urlpatterns = [

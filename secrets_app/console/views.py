@@ -1,4 +1,5 @@
-"""The console (HTMX, R3.4 to R4.6, R2.3, R2.4, R6.5, R13 to R15). Thin views over services.
+"""The console (HTMX, R3.4 to R4.6, R2.3, R2.4, R6.5, R13 to R15, R18, R19). Thin views
+over services.
 
 Full URLs render whole pages; htmx requests get a named partial of the same template. Invalid
 forms re-render inside their dialog with status 200 (htmx 2 does not swap 4xx answers); a
@@ -9,20 +10,32 @@ table.
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from kozmo_secrets.htmx import render_page_or_partial
-from secrets_app.access.models import ApiToken
-from secrets_app.access.permissions import is_secrets_admin
+from kozmo_secrets.htmx import render_page_or_partial, wants_partial
+from secrets_app.access.grants import add_grant, all_grants, find_subject, remove_grant
+from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
+from secrets_app.access.permissions import AdminRequired
+from secrets_app.access.policy import record_refusal
+from secrets_app.access.service_tokens import create_service_token, revoke_service_token
 from secrets_app.access.tokens import create_token, revoke_token
-from secrets_app.console.forms import ImportForm, SecretForm, TokenForm
+from secrets_app.console.context_processors import request_access
+from secrets_app.console.forms import (
+    GrantForm,
+    ImportForm,
+    SecretForm,
+    ServiceTokenForm,
+    TokenForm,
+)
 from secrets_app.constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
 from secrets_app.filters import SecretFilter
 from secrets_app.formats.entries import InvalidImport
@@ -36,24 +49,61 @@ from secrets_app.services.secrets import (
     create_secret,
     delete_secret,
     restore_version,
+    secret_versions,
     update_secret,
 )
 from secrets_app.shared_cache import CacheUnavailable
 from secrets_app.sources.chain import configured_sources, locate_all
 
 PAGE_SIZE = 50
+SUGGESTIONS = 500  # names offered in the grant form's lists (typing any name works)
+
+
+def refuse_unless(request, allowed: bool, reason: str, **target) -> None:
+    """Refuse (R2.2, audited as DENIED once) what the page would not have offered. The views
+    guard what they can know before reading the form (the page, the dialog, the secret's
+    own profile); the services refuse what depends on what was sent (the target profile,
+    an import's entries), with their own audit row."""
+    if not allowed:
+        record_refusal(request, request.user, reason, **target)
+        error = AdminRequired()
+        error.audited = True
+        raise error
 
 
 def admin_only(view):
-    """Non-admins are refused by the server, whatever the page showed them (R3.6, R2.2)."""
+    """Settings pages for admins only (R18, R19): others get 403, audited."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not is_secrets_admin(request.user):
-            raise PermissionDenied("Admin privileges required")
+        refuse_unless(request, request_access(request).admin, "not an admin")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def writer_of_some_profile(view):
+    """Create and import: for admins and editors of some profile (R18)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        refuse_unless(request, request_access(request).writes_anywhere, "no editor grant")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _writable_secret(request, pk) -> Secret:
+    """The secret, if the caller may change it where it is (admins, editors of its profile)."""
+    secret = _secret(pk)
+    refuse_unless(request, request_access(request).writes(secret.profile),
+                  f"no editor grant on {secret.profile}", secret_id=secret.pk,
+                  secret_name=secret.name, secret_profile=secret.profile)
+    return secret
+
+
+def _writable_profiles(request) -> list[str]:
+    return request_access(request).writable_profiles(SecretProfile.values)
 
 
 def changed(response: HttpResponse, message: str) -> HttpResponse:
@@ -127,11 +177,12 @@ def _form_dialog(request, form, secret=None):
 @sensitive_variables("form")
 @sensitive_post_parameters("value", "ssh_password", "ssh_private_key")
 @login_required
-@admin_only
+@writer_of_some_profile
 def secret_create(request):
+    writable = _writable_profiles(request)
     if request.method != "POST":
-        return _form_dialog(request, SecretForm())
-    form = SecretForm(request.POST)
+        return _form_dialog(request, SecretForm(writable=writable))
+    form = SecretForm(request.POST, writable=writable)
     if form.is_valid():
         try:
             secret = create_secret(request.user, **form.service_fields())
@@ -145,12 +196,12 @@ def secret_create(request):
 @sensitive_variables("form")
 @sensitive_post_parameters("value", "ssh_password", "ssh_private_key")
 @login_required
-@admin_only
 def secret_edit(request, pk):
-    secret = _secret(pk)
+    secret = _writable_secret(request, pk)
+    writable = _writable_profiles(request)
     if request.method != "POST":
-        return _form_dialog(request, SecretForm.for_secret(secret), secret)
-    form = SecretForm(request.POST, editing=True)
+        return _form_dialog(request, SecretForm.for_secret(secret, writable), secret)
+    form = SecretForm(request.POST, editing=True, writable=writable)
     if form.is_valid():
         fields = form.service_fields()
         try:
@@ -171,9 +222,8 @@ def _add_errors(form, error: ValidationError) -> None:
 
 
 @login_required
-@admin_only
 def secret_delete(request, pk):
-    secret = _secret(pk)
+    secret = _writable_secret(request, pk)
     if request.method != "POST":
         return render(request, "secrets/dialogs.html#delete", {"secret": secret})
     delete_secret(secret, request.user)
@@ -181,11 +231,15 @@ def secret_delete(request, pk):
 
 
 @login_required
-@admin_only
+@writer_of_some_profile
 def secret_import(request):
+    """An editor's import touches their profiles only: the service fails the other entries,
+    one by one, with the reason (R18); the summary lists them."""
+    writable = _writable_profiles(request)
     if request.method != "POST":
-        return render(request, "secrets/dialogs.html#import", {"form": ImportForm()})
-    form = ImportForm(request.POST, request.FILES)
+        return render(request, "secrets/dialogs.html#import",
+                      {"form": ImportForm(writable=writable)})
+    form = ImportForm(request.POST, request.FILES, writable=writable)
     context = {"form": form}
     if form.is_valid():
         try:
@@ -206,19 +260,16 @@ def secret_import(request):
 
 
 @login_required
-@admin_only
-def secret_versions(request, pk):
-    secret = _secret(pk)
-    versions = secret.versions.select_related("created_by").order_by("-number")
+def secret_versions_dialog(request, pk):
+    secret = _writable_secret(request, pk)
     return render(request, "secrets/dialogs.html#versions",
-                  {"secret": secret, "versions": versions})
+                  {"secret": secret, "versions": secret_versions(secret, request.user)})
 
 
 @login_required
-@admin_only
 @require_POST
 def secret_restore(request, pk, number):
-    secret = _secret(pk)
+    secret = _writable_secret(request, pk)
     try:
         restore_version(secret, number, request.user)
     except VersionNotFound as error:
@@ -282,3 +333,105 @@ def token_revoke(request, pk):
     tokens = ApiToken.objects.of_user(request.user)
     return render(request, "settings/settings.html#tokens",
                   {"tokens": tokens, "form": TokenForm()})
+
+
+# --- settings: access (R18) and service tokens (R19), admins only ---------------------------
+
+
+def _grants_page(request, form, note: str = ""):
+    User = get_user_model()
+    context = {
+        "form": form, "grants": all_grants(), "note": note, "nav": "settings",
+        # Suggestions for the form's inputs; find_subject decides who exists.
+        "usernames": User.objects.filter(is_active=True).order_by(User.USERNAME_FIELD)
+        .values_list(User.USERNAME_FIELD, flat=True)[:SUGGESTIONS],
+        "group_names": Group.objects.order_by("name").values_list("name", flat=True)[
+            :SUGGESTIONS],
+    }
+    return render_page_or_partial(request, "settings/access.html", "grants", context)
+
+
+@login_required
+@admin_only
+def access_page(request):
+    """Settings → Access: every grant, add one (R18). A role given again changes nothing; a
+    different role replaces the old one (grants.py)."""
+    if request.method != "POST":
+        return _grants_page(request, GrantForm())
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _grants_page(request, form)
+    data = form.cleaned_data
+    try:
+        subject = find_subject(user=data["user"] or None, group=data["group"] or None)
+        grant, added = add_grant(request.user, subject, data["profile"], data["role"])
+    except ValidationError as error:
+        _add_errors(form, error)
+        return _grants_page(request, form)
+    if added:
+        note = f"{grant.subject} is now {grant.role} on {grant.profile}."
+    else:
+        note = f"{grant.subject} was already {grant.role} on {grant.profile}: nothing changed."
+    return _grants_page(request, GrantForm(), note)
+
+
+@login_required
+@admin_only
+@require_POST
+def access_remove(request, pk):
+    grant = ProfileGrant.objects.select_related("user", "group").filter(pk=pk).first()
+    if grant is not None and remove_grant(request.user, grant):
+        note = f"Removed {grant.subject}'s {grant.role} grant on {grant.profile}."
+    else:
+        note = "That grant was already removed."
+    if not wants_partial(request):
+        return redirect("secrets:access")
+    return _grants_page(request, GrantForm(), note)
+
+
+def _service_tokens_page(request, form, **more):
+    context = {
+        "form": form, "nav": "settings",
+        "service_tokens": ServiceToken.objects.select_related("created_by").order_by(
+            "revoked_at", "-created_at"),
+        **more,
+    }
+    response = render_page_or_partial(request, "settings/service_tokens.html",
+                                      "service-tokens", context)
+    if "new_key" in more:
+        patch_cache_control(response, no_store=True)
+    return response
+
+
+@sensitive_variables("key")
+@login_required
+@admin_only
+def service_tokens_page(request):
+    """Settings → Service tokens: list, create (the key shown in this answer only), revoke
+    (R19)."""
+    if request.method != "POST":
+        return _service_tokens_page(request, ServiceTokenForm())
+    form = ServiceTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, key = create_service_token(request.user, **form.service_fields())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return _service_tokens_page(request, ServiceTokenForm(), new_token=token,
+                                        new_key=key)
+    return _service_tokens_page(request, form)
+
+
+@login_required
+@admin_only
+@require_POST
+def service_token_revoke(request, pk):
+    token = get_object_or_404(ServiceToken, pk=pk)
+    if revoke_service_token(token, request.user):
+        note = f"Revoked {token.name}: programs using it get 401 from now on."
+    else:
+        note = f"{token.name} was already revoked."
+    if not wants_partial(request):
+        return redirect("secrets:service-tokens")
+    return _service_tokens_page(request, ServiceTokenForm(), note=note)

@@ -81,12 +81,13 @@ def _admit_decrypt(user, target: dict, scope: Scope | None, *,
         raise RateLimited(retry_after)
     if reason == "cache unavailable":
         raise CacheUnavailable("Decrypting")
-    raise _audited_refusal()
+    raise _audited_refusal(reason)
 
 
-def _audited_refusal() -> AdminRequired:
+def _audited_refusal(reason: str) -> AdminRequired:
     error = AdminRequired()
     error.audited = True  # the API's handler must not write a second row
+    error.reason = reason  # for the command line's message; the API answers R2.2's words
     return error
 
 
@@ -224,9 +225,10 @@ def _admit_stored_in(user, target: dict, asked: str, stored_in) -> None:
     if _in_scope(access, scope):
         return
     with transaction.atomic():
+        reason = _refusal_reason(access, scope)
         log.record(AuditAction.DECRYPT, user=user, allowed=False,
-                   detail={"reason": _refusal_reason(access, scope)}, **target)
-    raise _audited_refusal()
+                   detail={"reason": reason}, **target)
+    raise _audited_refusal(reason)
 
 
 def profile_secrets(profile: str) -> list[Secret]:

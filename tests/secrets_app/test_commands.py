@@ -71,11 +71,13 @@ class TestImportSecrets:
         assert Secret.objects.get().created_by == secrets_admin
         assert AuditLog.objects.filter(username="alice", action="CREATE").exists()
 
-    def test_as_user_must_be_an_admin(self, tmp_path, member):
+    def test_as_user_needs_the_rights_to_import(self, tmp_path, member):
+        # --as takes any active user; their grants decide (R18): bob has none.
         path = tmp_path / "f.yaml"
         path.write_text("default:\n  API_TOKEN: abc\n")
-        with pytest.raises(CommandError, match="'bob' is not a secrets admin"):
+        with pytest.raises(CommandError, match="Refused: bob may not do this"):
             run("import_secrets", str(path), "--as", "bob")
+        assert not Secret.objects.exists()
         with pytest.raises(CommandError, match="No user named"):
             run("import_secrets", str(path), "--as", "nobody")
 
