@@ -104,7 +104,9 @@ def _refusal_reason(access: Access, scope: Scope | None) -> str:
         return "not an admin"
     if scope is None:
         return "no editor grant"
-    profiles = sorted({profile for profile, key in scope if not access.reads(profile, key)})
+    # str(): a refused profile may be any JSON a caller sent; the reason is text.
+    profiles = sorted({str(profile)[:40] for profile, key in scope
+                       if not access.reads(profile, key)})
     return f"no reader grant on {', '.join(profiles)}"
 
 

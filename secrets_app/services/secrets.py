@@ -140,7 +140,8 @@ def create_secret(
             log.lock_chain()  # the one lock order: chain first, then rows (no deadlocks)
             secret.save(force_insert=True)
             SecretVersion.objects.create(
-                secret=secret, number=FIRST_VERSION, value=secret.value, created_by=user
+                secret=secret, number=FIRST_VERSION, value=secret.value, created_by=user,
+                profile=secret.profile,
             )
             if ssh is not None:
                 _save_tunnel(secret, ssh)

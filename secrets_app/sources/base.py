@@ -23,9 +23,9 @@ class BaseCredentialLoader(ABC):
 
     def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
         """The profile whose entry answered: the one asked, or `default` when this source fell
-        back to it (R5.5); None for a source without profiles (the environment). Whoever
-        reads the value must be allowed to read that profile (R18). A source that does not
-        say is taken to have fallen back: the caller must be allowed to read `default` too."""
+        back to it (R5.5); the environment, which has no profiles, counts as `default`.
+        Whoever reads the value must be allowed to read that profile (R18). A source that
+        does not say is taken to have fallen back: `default`."""
         return SecretProfile.DEFAULT
 
 

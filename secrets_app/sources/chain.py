@@ -62,7 +62,7 @@ class Resolution:
     source: str | None  # None: no source holds the key
     value: Sealed | None = field(default=None, repr=False)
     origin: object = field(default=None, repr=False)  # e.g. the answering Secret
-    # The profile whose entry answered (`default` on a fallback); None: the environment,
+    # The profile whose entry answered: `default` on a fallback, and for the environment,
     # which has no profiles (see BaseCredentialLoader.answered_in).
     answered_in: str | None = None
 

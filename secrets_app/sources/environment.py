@@ -20,7 +20,9 @@ class EnvironmentLoader(BaseCredentialLoader):
         return key in self.environ and not is_server_configuration(key)
 
     def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
-        return None  # the same answer for every profile
+        # The same answer for every profile: the server's base layer, like `default`. Who may
+        # read it must be allowed to read `default` (R18), not just any one profile.
+        return SecretProfile.DEFAULT
 
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         if not self.contains(key, profile):
