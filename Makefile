@@ -24,16 +24,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m kozmo_secrets.dev_env .env
 	@echo "Wrote a development .env with fresh random keys."
 
+# make run PORT=8731 serves on another port.
+PORT ?= 8000
+
 run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_admin
-	@echo "Open http://127.0.0.1:8000/ and sign in."
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Open http://127.0.0.1:$(PORT)/ and sign in."
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style: gunicorn with WORKERS processes, static files collected for whitenoise.
 # Configure through the environment (DATABASE_URL, REDIS_URL, DJANGO_*, SECRETS_*), see docs/operations.md.
 WORKERS ?= 2
-BIND ?= 127.0.0.1:8000
+BIND ?= 127.0.0.1:$(PORT)
 # Refuses DEBUG on, and WORKERS > 1 without a shared cache (kozmo_secrets/gunicorn_conf.py),
 # before anything is migrated.
 serve: $(STAMP)
