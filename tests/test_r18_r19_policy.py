@@ -228,3 +228,33 @@ def test_R19_a_refused_request_is_not_the_tokens_last_use(admin_user, api):
     assert response.status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_R19_one_answer_names_every_field_to_fix(admin_user, api):
+    api.force_authenticate(admin_user)
+    response = api.post("/api/v1/service-tokens/", {
+        "name": "etl", "profiles": [], "keys": ["bad pattern"],
+        "allowed_networks": ["intranet"]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"profiles", "keys", "allowed_networks"}
+    response = api.post("/api/v1/service-tokens/", {
+        "name": "etl", "profiles": ["production"], "expires_in_days": 0}, format="json")
+    assert response.status_code == 400
+    assert "null for a token that never expires" in response.json()["expires_in_days"][0]
+
+
+@pytest.mark.parametrize("method, path, who, reason", [
+    ("post", "/api/v1/secrets/", "member", "no editor grant"),
+    ("get", "/api/v1/grants/", "member", "admins only"),
+    ("get", "/api/v1/tokens/", "token", "not open to service tokens"),
+])
+def test_R18_R19_a_refusal_audits_why(admin_user, member, api, method, path, who, reason):
+    if who == "token":
+        _, key = create_service_token(admin_user, name="etl", profiles=["development"])
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    else:
+        api.force_authenticate(member)
+    response = getattr(api, method)(path, {}, format="json")
+    assert response.status_code == 403
+    row = AuditLog.objects.filter(action="DENIED").get()
+    assert (row.detail["attempted"], row.detail["reason"]) == (f"{method.upper()} {path}", reason)

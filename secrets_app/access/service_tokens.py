@@ -154,18 +154,24 @@ def create_service_token(creator, *, name, profiles, keys=None, allowed_networks
     who asks: the API and console by permission, the command is the operator). `not_after`
     caps the expiry: a token made with an admin's expiring API token expires with it, so a
     leaked short-lived key cannot mint lasting access."""
-    cleaned = {
-        "name": _clean_name(name),
-        "profiles": _clean_profiles(profiles),
-        "key_patterns": _clean_patterns(keys),
-        "allowed_networks": _clean_networks(allowed_networks),
-    }
+    cleaned, errors = {}, {}
+    # Every field is checked, so one answer names everything to fix.
+    for field, clean, given in (("name", _clean_name, name),
+                                ("profiles", _clean_profiles, profiles),
+                                ("key_patterns", _clean_patterns, keys),
+                                ("allowed_networks", _clean_networks, allowed_networks)):
+        try:
+            cleaned[field] = clean(given)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if expires_in_days is not None and (
             isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)
             or not 1 <= expires_in_days <= MAX_LIFETIME_DAYS):
-        raise ValidationError({"expires_in_days": (
-            f"Choose between 1 and {MAX_LIFETIME_DAYS} days, or none for a token that never "
-            "expires.")})
+        errors["expires_in_days"] = [
+            f"Choose between 1 and {MAX_LIFETIME_DAYS} days, or none (null) for a token that "
+            "never expires."]
+    if errors:
+        raise ValidationError(errors)
     key = SERVICE_KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None

@@ -80,7 +80,11 @@ def api_exception_handler(exc, context):
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
         if not getattr(exc, "audited", False):  # refused by a permission class, not a service
             request = context["request"]
-            record_refusal(request, request.user, "not allowed for this caller")
+            # A permission class's `code` says why (see api/permissions.py).
+            code = getattr(getattr(exc, "detail", None), "code", None)
+            reason = code if code not in (None, "permission_denied") else (
+                "not allowed for this caller")
+            record_refusal(request, request.user, reason)
         return _json(ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -11,6 +11,7 @@ class SignedIn(BasePermission):
     `service_actions`; everything else answers it 403, audited."""
 
     message = ADMIN_REQUIRED
+    code = "not open to service tokens"  # the refusal's audit reason (api/exceptions.py)
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
@@ -22,6 +23,7 @@ class SignedIn(BasePermission):
 
 class IsSecretsAdmin(BasePermission):
     message = ADMIN_REQUIRED
+    code = "admins only"
 
     def has_permission(self, request, view):
         return is_secrets_admin(request.user)
@@ -32,6 +34,7 @@ class MayWriteSomewhere(BasePermission):
     profile asked for."""
 
     message = ADMIN_REQUIRED
+    code = "no editor grant"
 
     def has_permission(self, request, view):
         return access_of(request.user).writes_anywhere

@@ -276,7 +276,10 @@ class ServiceTokenSerializer(serializers.ModelSerializer):
         help_text="Client networks (CIDRs) it may be used from; empty or omitted: anywhere.")
     expires_in_days = serializers.IntegerField(
         write_only=True, required=False, allow_null=True, min_value=1,
-        max_value=MAX_LIFETIME_DAYS, help_text="Default 90; null for a token that never expires.")
+        max_value=MAX_LIFETIME_DAYS, help_text="Default 90; null for a token that never expires.",
+        error_messages=dict.fromkeys(("min_value", "max_value"), (
+            f"Choose between 1 and {MAX_LIFETIME_DAYS} days, or null for a token that never "
+            "expires.")))
     created_by = serializers.CharField(source="created_by.username", read_only=True,
                                        allow_null=True)
 
