@@ -12,9 +12,8 @@ from secrets_app.access.service_tokens import (
     charge_request,
     check_network,
     is_service_key,
-    note_use,
 )
-from secrets_app.access.tokens import authenticate_key
+from secrets_app.access.tokens import authenticate_key, note_use
 
 NOT_AUTHENTICATED = "Not authenticated"
 

@@ -23,7 +23,7 @@ from audit_app import log
 from audit_app.models import AuditAction
 from secrets_app.access.models import ServiceToken
 from secrets_app.access.ratelimit import parse_rate
-from secrets_app.access.tokens import LAST_USED_PRECISION, MAX_LIFETIME_DAYS, digest_of
+from secrets_app.access.tokens import MAX_LIFETIME_DAYS, digest_of, revoke_once
 from secrets_app.constants import KEY_MAX_LENGTH, SecretProfile
 from secrets_app.shared_cache import require_shared_cache
 
@@ -193,15 +193,8 @@ def create_service_token(creator, *, name, profiles, keys=None, allowed_networks
 def revoke_service_token(token: ServiceToken, user) -> bool:
     """Revoke it now; of two revokes at once one writes the audit row. Answers whether this
     call revoked it."""
-    with transaction.atomic():
-        now = timezone.now()
-        revoked = ServiceToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=now)
-        token.revoked_at = token.revoked_at or now
-        if revoked:
-            log.record(AuditAction.SERVICE_TOKEN_REVOKE, user=user,
-                       detail={"service_token": token.name, "token": token.prefix})
-    return bool(revoked)
+    return revoke_once(token, AuditAction.SERVICE_TOKEN_REVOKE, user,
+                       {"service_token": token.name, "token": token.prefix})
 
 
 def is_service_key(key: str) -> bool:
@@ -215,15 +208,6 @@ def authenticate_service_key(key: str) -> ServiceToken | None:
     if token is None or not token.is_usable():
         return None
     return token
-
-
-def note_use(token: ServiceToken) -> None:
-    """Record when it was last used (at most once a minute): a request that was let in, not
-    one refused for its address or budget."""
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
 
 
 def check_network(token: ServiceToken, ip_address: str | None) -> None:

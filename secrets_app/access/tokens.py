@@ -68,11 +68,31 @@ def authenticate_key(key: str) -> ApiToken | None:
     )
     if token is None or not token.is_usable() or not token.user.is_active:
         return None
+    note_use(token)
+    return token
+
+
+def note_use(token) -> None:
+    """Record when a token (a person's or a service token) was last used, at most once a
+    minute: one write per token per minute, not per request."""
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
-    return token
+
+
+def revoke_once(token, action: str, user, detail: dict) -> bool:
+    """Set revoked_at on a token (a person's or a service token) unless it already is, with
+    its audit row. Conditional: of two revokes at once, one changes the row and writes the
+    row. Answers whether this call revoked it."""
+    with transaction.atomic():
+        now = timezone.now()
+        revoked = type(token).objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now)
+        token.revoked_at = token.revoked_at or now
+        if revoked:
+            log.record(action, user=user, detail=detail)
+    return bool(revoked)
 
 
 def revoke_token(token: ApiToken, user) -> None:
@@ -83,14 +103,7 @@ def revoke_token(token: ApiToken, user) -> None:
     detail = {"token": token.prefix, "name": token.name}
     if token.user_id != getattr(user, "pk", None):
         detail["owner"] = token.user.get_username()
-    with transaction.atomic():
-        now = timezone.now()
-        # Conditional: of two revokes at once, one changes the row and writes the audit row.
-        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=now)
-        token.revoked_at = token.revoked_at or now
-        if revoked:
-            log.record(AuditAction.TOKEN_REVOKE, user=user, detail=detail)
+    revoke_once(token, AuditAction.TOKEN_REVOKE, user, detail)
 
 
 def revoke_all_tokens(user, reason: str) -> int:
