@@ -15,13 +15,13 @@ CSRF_FAILED = "Your form expired or cookies are blocked: reload the page and try
 NOT_ALLOWED = "You are not allowed to do this."
 
 
-def refusal(request, message: str, heading: str):
+def refusal(request, message: str, heading: str, admins_only: bool = False):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=403)
     else:
         response = render(request, "403.html", {
             "heading": heading, "message": message,
-            "admin_required": message == ADMIN_REQUIRED,
+            "admin_required": message == ADMIN_REQUIRED, "admins_only": admins_only,
         }, status=403)
     if message.isascii():
         response["X-Error-Message"] = message  # read by static/js/app.js for htmx requests
@@ -43,7 +43,9 @@ def permission_denied(request, exception=None):
                        **_secret_target(request))
     message = str(exception or "") or NOT_ALLOWED
     heading = message if message == ADMIN_REQUIRED else "Not allowed"
-    return refusal(request, message, heading)
+    # A page for admins only (Settings → Access, → Service tokens): no role would open it.
+    return refusal(request, message, heading,
+                   admins_only=getattr(exception, "admins_only", False))
 
 
 def _secret_target(request) -> dict:

@@ -2,6 +2,7 @@
 readers decrypt and editors write in their profiles only, refused elsewhere as R2.2 says."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -297,16 +298,64 @@ def test_R18_admin_bulk_delete_is_audited_per_grant(client, admin_user, rita, te
     assert AuditLog.objects.filter(action="GRANT_REMOVE", channel="admin").count() == 2
 
 
-def test_R18_admin_form_wants_a_user_or_a_group(client, admin_user, rita, team):
+@pytest.mark.parametrize("data", [
+    {"user": "rita", "group": "data-eng", "profile": "staging", "role": "editor"},
+    {"profile": "staging", "role": "editor"},
+])
+def test_R18_admin_form_wants_a_user_or_a_group(client, admin_user, rita, team, data):
     client.force_login(admin_user)
-    both = client.post(f"{ADMIN_LIST}add/", {"user": rita.pk, "group": team.pk,
-                                             "profile": "staging", "role": "editor"})
-    assert both.status_code == 200
-    assert "Choose a user or a group" in both.content.decode()
-    bad_profile = client.post(f"{ADMIN_LIST}add/", {"user": rita.pk, "profile": "prod",
-                                                    "role": "editor"})
-    assert bad_profile.status_code == 200
+    data = {**data, **({"user": rita.pk} if "user" in data else {}),
+            **({"group": team.pk} if "group" in data else {})}
+    response = client.post(f"{ADMIN_LIST}add/", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # Our own words next to the user field, never a constraint's name.
+    assert re.search(r'<ul class="errorlist" id="id_user_error"><li>Name a user or a group '
+                     r'\(one of them\)\.</li></ul>', html)
+    assert "Constraint" not in html and "grant_user_xor_group" not in html
     assert not ProfileGrant.objects.exists()
+
+
+def test_R18_admin_form_checks_profile_and_role(client, admin_user, rita):
+    client.force_login(admin_user)
+    response = client.post(f"{ADMIN_LIST}add/", {"user": rita.pk, "profile": "prod",
+                                                 "role": "owner"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_profile_error"' in html and 'id="id_role_error"' in html
+    assert not ProfileGrant.objects.exists()
+
+
+def test_R18_admin_add_replaces_the_role_held_through_the_service(client, admin_user, reader):
+    client.force_login(admin_user)
+    response = client.post(f"{ADMIN_LIST}add/", {"user": reader.pk, "profile": "development",
+                                                 "role": "editor"}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Constraint" not in html and "grant_one_per_user" not in html
+    assert "It replaces the reader role rita held on development." in html
+    grant = ProfileGrant.objects.get()
+    assert (grant.user, grant.profile, grant.role) == (reader, "development", "editor")
+    row = AuditLog.objects.filter(action="GRANT_ADD").latest("id")
+    assert (row.channel, row.detail["role"], row.detail["replaced"]) == (
+        "admin", "editor", "reader")
+
+    again = client.post(f"{ADMIN_LIST}add/", {"user": reader.pk, "profile": "development",
+                                              "role": "editor"}, follow=True)
+    assert again.status_code == 200
+    assert "already existed: nothing changed." in again.content.decode()
+    assert ProfileGrant.objects.count() == 1
+    assert AuditLog.objects.filter(action="GRANT_ADD").count() == 2
+
+
+def test_R18_admin_add_replaces_a_groups_role(client, admin_user, team):
+    add_grant(admin_user, team, "production", "editor")
+    client.force_login(admin_user)
+    response = client.post(f"{ADMIN_LIST}add/", {"group": team.pk, "profile": "production",
+                                                 "role": "reader"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(ProfileGrant.objects.values_list("group__name", "role")) == [
+        ("data-eng", "reader")]
 
 
 def test_R18_admin_grants_need_secrets_admin_rights_too(client, db):

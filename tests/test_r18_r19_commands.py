@@ -143,6 +143,17 @@ def test_R19_create_service_token_never_expires_and_names_its_creator(admin_user
     assert AuditLog.objects.get(action="SERVICE_TOKEN_CREATE").username == "root"
 
 
+def test_R19_create_service_token_notes_its_id_and_a_missing_creator(admin_user):
+    out, err = run("create_service_token", "etl", "--profile", "production")
+    token = ServiceToken.objects.get()
+    assert out.strip().startswith("kzsvc_") and len(out.strip().splitlines()) == 1
+    assert f"(id {token.pk}, {token.prefix}…)" in err
+    assert "Its audit rows name no admin; pass --as ADMIN to name one." in err
+    _, err = run("create_service_token", "etl", "--profile", "production", "--as", "root")
+    named = ServiceToken.objects.get(created_by=admin_user)
+    assert f"(id {named.pk}, {named.prefix}…)" in err and "pass --as" not in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["etl"], "Give at least one --profile"),
     (["etl", "--profile", "prod"], "--profile: Unknown profile 'prod'"),

@@ -15,7 +15,8 @@ from audit_app.models import AuditLog
 from secrets_app.access.grants import add_grant
 from secrets_app.access.models import ProfileGrant, ServiceToken
 from secrets_app.access.policy import access_of
-from secrets_app.access.service_tokens import create_service_token
+from secrets_app.access.service_tokens import create_service_token, revoke_service_token
+from secrets_app.access.tokens import create_token
 from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret
 
@@ -260,13 +261,25 @@ def test_R18_R19_the_settings_pages_are_for_admins_and_refusals_are_audited(
     url = path.format(grant=grant.pk, token=token.pk)
     response = getattr(as_role(role), method)(url, data)
     assert response.status_code == 403
-    assert 'data-testid="forbidden"' in response.content.decode()
-    assert key not in response.content.decode()
+    html = response.content.decode()
+    assert 'data-testid="forbidden"' in html
+    # No role opens these pages: the page says they are for admins, not "ask for the role".
+    assert "This page is for secrets admins only: no role on a profile opens it." in " ".join(
+        html.split())
+    assert "Ask an admin for the role" not in html
+    assert key not in html
     [row] = denied_rows()
     assert row.detail["attempted"] == f"{method.upper()} {url}"
     assert row.username == {"reader": "rita", "editor": "eddie", "plain": "bob"}[role]
     assert (sorted(ProfileGrant.objects.values_list("pk", "role")),
             sorted(ServiceToken.objects.values_list("pk", "revoked_at"))) == before
+
+
+def test_R18_a_refused_secret_action_still_points_to_a_role(as_role, secrets):
+    response = as_role("reader").get(f"/secrets/{secrets['development'].pk}/edit/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Ask an admin for the role" in html and "secrets admins only" not in html
 
 
 def test_R18_an_admin_adds_and_removes_grants(admin_client, member):
@@ -422,6 +435,83 @@ def test_R19_an_admin_revokes_a_service_token(admin_client, admin_user):
     again = admin_client.post(f"/settings/service-tokens/{token.pk}/revoke/")
     assert again.status_code == 302 and again["Location"] == "/settings/service-tokens/"
     assert AuditLog.objects.filter(action="SERVICE_TOKEN_REVOKE").count() == 1
+
+
+def test_R19_the_new_key_box_takes_focus_so_it_scrolls_into_view(admin_client):
+    data = {"name": "etl", "profiles": ["production"]}
+    for headers in (HTMX, {}):  # htmx focuses [autofocus] after a swap; a browser on load
+        response = admin_client.post("/settings/service-tokens/", data, **headers)
+        assert response.status_code == 200
+        box = re.search(r'<div class="new-token"[^>]*>', response.content.decode()).group(0)
+        assert 'data-testid="new-service-token"' in box
+        assert 'tabindex="-1"' in box and "autofocus" in box
+    # Only the key box: no other element of the page competes for the focus.
+    assert response.content.decode().count("autofocus") == 1
+
+
+def test_R19_revoking_names_the_token_by_name_and_prefix(admin_client, admin_user):
+    old, _ = create_service_token(admin_user, name="etl", profiles=["production"])
+    new, _ = create_service_token(admin_user, name="etl", profiles=["production"])
+    html = admin_client.get("/settings/service-tokens/").content.decode()
+    for token in (old, new):  # rotation: two tokens named etl, told apart by their prefix
+        assert f'aria-label="Revoke etl ({token.prefix}…)"' in html
+        assert f'hx-confirm="Revoke etl ({token.prefix}…)? Programs using it' in html
+    response = admin_client.post(f"/settings/service-tokens/{old.pk}/revoke/", **HTMX)
+    assert response.status_code == 200
+    assert f"Revoked etl ({old.prefix}…): programs using it get 401" in (
+        response.content.decode())
+
+
+def test_R14_revoking_a_personal_token_names_its_prefix(admin_client, admin_user):
+    token, _ = create_token(admin_user, "laptop", 30)
+    html = admin_client.get("/settings/").content.decode()
+    assert f'aria-label="Revoke laptop ({token.prefix}…)"' in html
+    assert f'hx-confirm="Revoke laptop ({token.prefix}…)? Programs using it' in html
+
+
+def test_R19_patterns_and_networks_are_chips_and_revoked_is_said_once(admin_client, admin_user):
+    token, _ = create_service_token(admin_user, name="etl", profiles=["production"],
+                                    keys=["SNOWFLAKE_?ASSWORD", "AWS_*"],
+                                    allowed_networks=["10.0.0.0/8", "192.168.1.7"])
+    revoke_service_token(token, admin_user)
+    response = admin_client.get("/settings/service-tokens/")
+    assert response.status_code == 200
+    row = re.search(r'<tr data-testid="service-token-row".*?</tr>', response.content.decode(),
+                    re.S).group(0)
+    for value in ("AWS_*", "SNOWFLAKE_?ASSWORD", "10.0.0.0/8", "192.168.1.7/32"):
+        assert f'<code class="chip">{value}</code>' in row
+    text = re.sub(r"<[^>]+>", " ", row)
+    assert text.count("revoked") == 1, text
+    assert f"revoked {token.revoked_at:%Y-%m-%d}" in " ".join(text.split())
+
+
+def test_R18_R19_made_at_the_command_line_says_so(admin_client, admin_user, member):
+    add_grant(None, member, "staging", "reader")
+    create_service_token(None, name="cron", profiles=["staging"])
+    grants = admin_client.get("/settings/access/").content.decode()
+    assert "(command line)" in grants and "—" not in row_cells(grants, "grant-row")
+    tokens = admin_client.get("/settings/service-tokens/").content.decode()
+    assert "(command line)" in row_cells(tokens, "service-token-row")
+    assert "by —" not in tokens
+    add_grant(admin_user, member, "production", "reader")
+    assert ">root</td>" in admin_client.get("/settings/access/").content.decode()
+
+
+def row_cells(html: str, testid: str) -> str:
+    return "".join(re.findall(rf'<tr data-testid="{testid}".*?</tr>', html, re.S))
+
+
+@pytest.mark.parametrize("role, says", [
+    ("admin", 'For a program, create a <a href="/settings/service-tokens/">service token</a>'),
+    ("reader", "For a program, ask an admin for a service token."),
+    ("plain", "For a program, ask an admin for a service token."),
+])
+def test_R19_the_settings_page_sends_programs_to_service_tokens(as_role, role, says):
+    response = as_role(role).get("/settings/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert says in html
+    assert "Programs use a token as" not in html
 
 
 # --- navigation and labels ------------------------------------------------------------------

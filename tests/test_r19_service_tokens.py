@@ -361,6 +361,23 @@ def test_R19_admin_lists_service_tokens_without_digest_and_revokes(client, admin
     assert with_key(key).get(SECRETS).status_code == 401
 
 
+def test_R19_admin_shows_scopes_as_text_not_json(client, admin_user):
+    token, _ = create_service_token(admin_user, name="etl", profiles=["production", "staging"],
+                                    keys=["POSTGRES_*", "AWS_?_KEY"],
+                                    allowed_networks=["10.0.0.0/8"])
+    bare, _ = create_service_token(admin_user, name="bare", profiles=["development"])
+    client.force_login(admin_user)
+    for url in (ADMIN_LIST, f"{ADMIN_LIST}{token.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "[&quot;" not in html and '["' not in html
+        assert ", ".join(token.profiles) in html
+        assert ", ".join(token.key_patterns) in html and "10.0.0.0/8" in html
+    html = client.get(f"{ADMIN_LIST}{bare.pk}/change/").content.decode()
+    assert "every key" in html and "anywhere" in html
+
+
 # --- start-up -----------------------------------------------------------------------------
 
 

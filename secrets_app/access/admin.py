@@ -13,10 +13,11 @@ rights: a grant gives rights to secrets."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
 from kozmo_secrets.read_only_admin import ReadOnlyModelAdmin
-from secrets_app.access.grants import add_grant, remove_grant
+from secrets_app.access.grants import add_grant, find_subject, remove_grant
 from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
 from secrets_app.access.permissions import is_secrets_admin
 from secrets_app.access.service_tokens import revoke_service_token
@@ -80,6 +81,10 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
 
 
 class ProfileGrantForm(forms.ModelForm):
+    """What the add page checks before save_model hands it to add_grant. The model's own
+    constraints are add_grant's to keep: it replaces the role a subject holds where the
+    UniqueConstraint would refuse it, and their errors would show raw constraint names."""
+
     profile = forms.ChoiceField(choices=SecretProfile.choices)
 
     class Meta:
@@ -88,14 +93,21 @@ class ProfileGrantForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if bool(cleaned.get("user")) == bool(cleaned.get("group")):
-            raise forms.ValidationError("Choose a user or a group (one of them).")
+        if self.has_error("user") or self.has_error("group"):
+            return cleaned
+        user, group = cleaned.get("user"), cleaned.get("group")
+        try:
+            # The same rule and words as the console, the API and the command.
+            find_subject(user=user.get_username() if user else None,
+                         group=group.name if group else None)
+        except ValidationError as error:
+            self.add_error(None, error)  # its fields' own errors (user or group)
         return cleaned
 
-    def validate_unique(self):
-        # One role per subject and profile: the service replaces the role held (audited),
-        # so an existing grant is not an error here.
-        pass
+    def _get_validation_exclusions(self):
+        # No model validation on top of the form fields' (which check every value): its
+        # constraint checks would refuse what add_grant does (replacing a role).
+        return {field.name for field in self.instance._meta.fields}
 
 
 @admin.register(ProfileGrant)
@@ -130,11 +142,18 @@ class ProfileGrantAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and is_secrets_admin(request.user)
 
     def save_model(self, request, obj, form, change):
-        grant, changed = add_grant(request.user, obj.user or obj.group, obj.profile, obj.role)
+        subject = obj.user or obj.group
+        held = ProfileGrant.objects.filter(
+            profile=obj.profile, **({"user": subject} if obj.user else {"group": subject})
+        ).values_list("role", flat=True).first()
+        grant, changed = add_grant(request.user, subject, obj.profile, obj.role)
         obj.pk, obj.created_at, obj.created_by = grant.pk, grant.created_at, grant.created_by
         if not changed:
             self.message_user(request, f"{grant} already existed: nothing changed.",
                               messages.INFO)
+        elif held is not None:
+            self.message_user(request, f"It replaces the {held} role {grant.subject} held on "
+                                       f"{grant.profile}.", messages.INFO)
 
     def delete_model(self, request, obj):
         remove_grant(request.user, obj)
@@ -146,9 +165,10 @@ class ProfileGrantAdmin(admin.ModelAdmin):
 
 # --- service tokens (R19) -----------------------------------------------------------------
 
+# The JSON lists are shown as text ("production, staging"), not as JSON.
 SERVICE_TOKEN_FIELDS = (
-    "name", "prefix", "profiles", "key_patterns", "allowed_networks", "created_by",
-    "created_at", "expires_at", "last_used_at", "revoked_at",
+    "name", "prefix", "profiles_shown", "key_patterns_shown", "allowed_networks_shown",
+    "created_by", "created_at", "expires_at", "last_used_at", "revoked_at",
 )
 NO_ADD_HERE = (
     "Service tokens are created where their key can be shown once: Settings → Service "
@@ -171,6 +191,18 @@ class ServiceTokenAdmin(ReadOnlyModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"subtitle": NO_ADD_HERE, **(extra_context or {})})
+
+    @admin.display(description="profiles")
+    def profiles_shown(self, token):
+        return ", ".join(token.profiles)
+
+    @admin.display(description="key patterns")
+    def key_patterns_shown(self, token):
+        return ", ".join(token.key_patterns) or "every key"
+
+    @admin.display(description="allowed networks")
+    def allowed_networks_shown(self, token):
+        return ", ".join(token.allowed_networks) or "anywhere"
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup.split("__")[0] == "digest":

@@ -76,7 +76,11 @@ def admin_only(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        refuse_unless(request, request_access(request).admin, "not an admin")
+        try:
+            refuse_unless(request, request_access(request).admin, "not an admin")
+        except AdminRequired as error:
+            error.admins_only = True  # the 403 page: no role opens these pages
+            raise
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -429,9 +433,9 @@ def service_tokens_page(request):
 def service_token_revoke(request, pk):
     token = get_object_or_404(ServiceToken, pk=pk)
     if revoke_service_token(token, request.user):
-        note = f"Revoked {token.name}: programs using it get 401 from now on."
+        note = f"Revoked {token}: programs using it get 401 from now on."
     else:
-        note = f"{token.name} was already revoked."
+        note = f"{token} was already revoked."
     if not wants_partial(request):
         return redirect("secrets:service-tokens")
     return _service_tokens_page(request, ServiceTokenForm(), note=note)

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from audit_app.models import AuditLog
 from secrets_app.access.models import ServiceToken
 from secrets_app.access.policy import access_of
+from secrets_app.access.service_tokens import create_service_token
 from tests.helpers import log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,9 +103,58 @@ def test_R19_an_admin_creates_copies_and_revokes_a_service_token(page, admin_use
     assert not page_scrolls_sideways(page)
     page.set_viewport_size(DESKTOP)
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("button", name="Revoke etl").click()
+    token = ServiceToken.objects.get()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    # Tokens may share a name (rotation): the button and the question name the prefix too.
+    row.get_by_role("button", name=f"Revoke etl ({token.prefix}…)", exact=True).click()
     expect(row.locator("[data-testid=revoked]")).to_contain_text("revoked")
-    expect(page.locator("[data-testid=service-token-note]")).to_contain_text("Revoked etl")
+    assert asked == [f"Revoke etl ({token.prefix}…)? Programs using it get 401 from now on."]
+    expect(page.locator("[data-testid=service-token-note]")).to_contain_text(
+        f"Revoked etl ({token.prefix}…)")
     assert ServiceToken.objects.get().revoked_at is not None
     assert AuditLog.objects.filter(action="SERVICE_TOKEN_REVOKE").count() == 1
+    screenshot(page, "r19-service-tokens-revoked-1280")
+    page.set_viewport_size(PHONE)
+    chips = row.locator("code.chip")
+    expect(chips).to_have_count(3)  # POSTGRES_*, AWS_* and 10.0.0.0/8, each on one line
+    for index in range(3):
+        box = chips.nth(index).bounding_box()
+        assert box["height"] < 30, chips.nth(index).inner_text()
+    screenshot(page, "r19-service-tokens-revoked-390")
+
+
+def in_viewport(page, selector: str) -> bool:
+    return page.evaluate("""(selector) => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+    }""", selector)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-javascript"])
+def test_R19_at_390px_the_new_key_comes_into_view_and_takes_focus(
+        browser, live_server, admin_user, javascript):
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE,
+                                  java_script_enabled=javascript)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    for name in ("etl", "backup", "reports"):  # a list below the form: a longer page
+        create_service_token(admin_user, name=name, profiles=["production"])
+    try:
+        log_in(page, "root", "root-password")
+        page.goto("/settings/service-tokens/")
+        form = page.locator("[data-testid=service-token-form]")
+        form.get_by_label("Name").fill("etl")
+        form.get_by_label("production").check()
+        create = form.get_by_role("button", name="Create service token")
+        create.evaluate("button => button.scrollIntoView({block: 'center'})")  # as one fills in
+        assert page.evaluate(  # the top of the section, where the key box will be, is above
+            "document.querySelector('#service-tokens').getBoundingClientRect().top < 0")
+        create.click()
+        box = page.locator("[data-testid=new-service-token]")
+        expect(box).to_contain_text("kzsvc_")
+        expect(box).to_be_focused()
+        assert in_viewport(page, "[data-testid=new-service-token]")
+        screenshot(page, f"r19-service-token-created-390-{'htmx' if javascript else 'nojs'}")
+    finally:
+        context.close()

@@ -76,5 +76,9 @@ class Command(SecretsCommand):
             scope += f"; keys {', '.join(token.key_patterns)}"
         if token.allowed_networks:
             scope += f"; from {', '.join(token.allowed_networks)}"
-        self.stderr.write(f"Service token '{token.name}' ({token.prefix}…) reads {scope} "
-                          f"(expires: {expiry}). The key above is shown only now.")
+        note = (f"Service token '{token.name}' (id {token.pk}, {token.prefix}…) reads {scope} "
+                f"(expires: {expiry}). The key above is shown only now.")
+        if creator is None:
+            # Allowed (an operator without an account), but the audit trail should say so.
+            note += " Its audit rows name no admin; pass --as ADMIN to name one."
+        self.stderr.write(note)
