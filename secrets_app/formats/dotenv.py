@@ -53,16 +53,14 @@ def parse_dotenv(text: str, profile: str):
     # SSH key would keep a \r on every line and stop working). An escaped \r still counts.
     text = text.replace("\r\n", "\n")
     text, long_runs = _without_long_runs(text)
-    reader, line, after_cr = _Reader(io.StringIO(text)), 1, False
+    reader, line = _Reader(io.StringIO(text)), 1
     while reader.has_next():  # as parser.parse_stream, with the reader above
         binding = parser.parse_binding(reader)
         original = binding.original.string
-        if after_cr and original.startswith("\n"):
-            line -= 1  # one \r\n, split between two bindings
         body = original.lstrip()
         at = line + _breaks(original[: len(original) - len(body)]) if body != original else line
         end = at + _breaks(body.rstrip("\r\n"))
-        line, after_cr = line + _breaks(original), original.endswith("\r")
+        line += _breaks(original)
         check_problem_count(skipped, failed)
         key = binding.key
         if key is None and not binding.error:  # a comment, or blank lines at the end
@@ -108,8 +106,10 @@ def _value(value: str, body: str) -> str:
 
 
 def _breaks(text: str) -> int:
-    """Line breaks as python-dotenv reads them: \\r\\n, \\n or \\r."""
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
+    """Line breaks of the file as given, counted in the text parse_dotenv reads, where every
+    \\r\\n of the file is already \\n: a \\r\\n left there was a lone \\r (a break of its
+    own) before a \\r\\n, so every \\r and every \\n counts."""
+    return text.count("\n") + text.count("\r")
 
 
 @sensitive_variables()

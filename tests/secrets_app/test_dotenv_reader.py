@@ -144,6 +144,7 @@ dotenv_text = st.lists(st.sampled_from(
 @settings(max_examples=300)
 @given(text=dotenv_text)
 @example(text="A=1\r\n'\r\nB=2")
+@example(text="\r\r\nA=")
 def test_R6_any_text_is_read_as_python_dotenv_reads_it(text):
     """Same values as python-dotenv for every well-formed key it reads, and each outcome on
     its key's own line. (python-dotenv forgets a key on a later line with no `=`; an import
