@@ -16,10 +16,15 @@ def header_text(value: str) -> str:
 
 
 def _parse_ip(value: str) -> str | None:
+    """The address as text; an IPv4-mapped IPv6 address (what a server listening on [::]
+    sees of an IPv4 peer) as the IPv4 address it is, so proxies and networks match it."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def _is_trusted_proxy(ip: str) -> bool:

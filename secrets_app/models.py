@@ -156,7 +156,8 @@ class SecretVersion(models.Model):
     )
     restored_from = models.PositiveIntegerField(null=True, blank=True)
     # The profile the secret was in when this value was set: moving a secret does not hand
-    # its earlier values to the new profile's readers (R18). Empty on rows from before.
+    # its earlier values to the new profile's readers (R18). Empty on versions from before
+    # grants existed: where they were set is not known, so only admins restore them.
     profile = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:

@@ -258,3 +258,78 @@ def test_R18_R19_a_refusal_audits_why(admin_user, member, api, method, path, who
     assert response.status_code == 403
     row = AuditLog.objects.filter(action="DENIED").get()
     assert (row.detail["attempted"], row.detail["reason"]) == (f"{method.upper()} {path}", reason)
+
+
+# --- second outside review --------------------------------------------------------------
+
+
+def test_R19_a_mapped_proxy_address_is_a_trusted_proxy(admin_user, api, settings):
+    """A server on [::] sees an IPv4 proxy as ::ffff:10.0.0.5: still the proxy, so the
+    client behind it is the one checked against the token's networks."""
+    settings.SECRETS_TRUSTED_PROXIES = ["10.0.0.5"]
+    _, key = create_service_token(admin_user, name="etl", profiles=["development"],
+                                  allowed_networks=["10.0.0.0/8"])
+    response = api.get("/api/v1/secrets/", HTTP_AUTHORIZATION=f"Token {key}",
+                       REMOTE_ADDR="::ffff:10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert response.status_code == 403
+    assert AuditLog.objects.filter(action="DENIED").get().ip_address == "203.0.113.9"
+
+
+def test_R19_a_spent_budget_is_audited_once_not_per_request(admin_user, api, settings):
+    settings.SECRETS_SERVICE_TOKEN_RATE = "3/m"
+    _, key = create_service_token(admin_user, name="etl", profiles=["development"])
+    codes = [api.get("/api/v1/secrets/", HTTP_AUTHORIZATION=f"Token {key}").status_code
+             for _ in range(30)]
+    assert codes[:3] == [200] * 3 and set(codes[3:]) == {429}
+    assert AuditLog.objects.filter(action="DENIED").count() == 1
+
+
+def test_R19_an_ipv4_network_written_as_ipv6_is_refused(admin_user):
+    with pytest.raises(ValidationError, match="write it as IPv4"):
+        create_service_token(admin_user, name="etl", profiles=["development"],
+                             allowed_networks=["::ffff:10.0.0.0/104"])
+
+
+def test_R18_a_version_from_before_grants_is_restored_by_admins_only(admin_user, reader):
+    from secrets_app.models import SecretVersion
+    from secrets_app.services.secrets import restore_version
+
+    add_grant(admin_user, reader, "development", "editor")
+    secret = create_secret(admin_user, name="d", key="API_KEY", value="v1",
+                           profile="development")
+    update_secret(secret, admin_user, value="v2")
+    SecretVersion.objects.filter(secret=secret, number=1).update(profile="")  # as migrated
+    with pytest.raises(AdminRequired):
+        restore_version(secret, 1, reader)
+    assert AuditLog.objects.filter(action="DENIED").get().detail["reason"] == (
+        "version 1 predates grants")
+    restore_version(secret, 2, reader)
+    restore_version(secret, 1, admin_user)
+
+
+def test_R18_a_value_and_the_profile_it_came_from_are_one_lookup(admin_user, reader):
+    """A production reader cannot be handed default's value checked as production's: the
+    source says where its answer came from in the same lookup."""
+    from secrets_app.sources.chain import resolve
+
+    create_secret(admin_user, name="pg", key="POSTGRES_HOST", value="default-host",
+                  profile="default")
+    resolution = resolve("POSTGRES_HOST", "production")
+    assert (resolution.origin.profile, resolution.answered_in) == ("default", "default")
+    assert resolution.value.reveal() == "default-host"
+
+
+def test_R18_an_editor_at_the_command_line_reads_no_environment_without_default(
+        admin_user, reader, monkeypatch):
+    from audit_app.context import audit_context
+    from secrets_app.services.bulk import import_file
+
+    monkeypatch.setenv("ETL_FIXTURE_SSH_PASSWORD", "from-the-server")
+    add_grant(admin_user, reader, "development", "editor")
+    text = "development:\n  SSH_PASSWORD: \"{{ env_var('ETL_FIXTURE_SSH_PASSWORD') }}\"\n"
+    with audit_context(channel="cli"):
+        summary = import_file(text, user=reader)
+    assert summary.created == 0 and "may read `default`" in summary.failed[0].reason
+    add_grant(admin_user, reader, "default", "reader")
+    with audit_context(channel="cli"):
+        assert import_file(text, user=reader).created == 1

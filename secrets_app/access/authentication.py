@@ -11,6 +11,7 @@ from secrets_app.access.service_tokens import (
     authenticate_service_key,
     charge_request,
     check_network,
+    first_refusal_in_window,
     is_service_key,
 )
 from secrets_app.access.tokens import authenticate_key, note_use
@@ -62,7 +63,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             charge_request(token)
         except ServiceTokenThrottled as error:
             refusal = exceptions.Throttled(wait=error.retry_after)
-            refusal.principal = principal
+            if first_refusal_in_window(token, error.retry_after):
+                refusal.principal = principal  # audited once per spent budget, not per request
             raise refusal from None
         note_use(token)
         return principal, token

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ from secrets_app.access.models import ServiceToken
 from secrets_app.access.ratelimit import parse_rate
 from secrets_app.access.tokens import MAX_LIFETIME_DAYS, digest_of, revoke_once
 from secrets_app.constants import KEY_MAX_LENGTH, SecretProfile
-from secrets_app.shared_cache import require_shared_cache
+from secrets_app.shared_cache import CACHE_ERRORS, require_shared_cache
 
 SERVICE_KEY_PREFIX = "kzsvc_"
 DEFAULT_LIFETIME_DAYS = 90
@@ -125,7 +126,13 @@ def _clean_networks(networks) -> list[str]:
     cleaned = []
     for network in networks:
         try:
-            cleaned.append(str(ipaddress.ip_network(str(network).strip(), strict=False)))
+            parsed = ipaddress.ip_network(str(network).strip(), strict=False)
+            if parsed.version == 6 and parsed.network_address.ipv4_mapped:
+                # Clients are matched as IPv4 (middleware unmaps them): this would never match.
+                raise ValidationError({"allowed_networks": (
+                    f"{str(network)[:60]!r} is an IPv4 network written as IPv6: write it as "
+                    "IPv4, e.g. 10.0.0.0/8.")})
+            cleaned.append(str(parsed))
         except ValueError:
             raise ValidationError({"allowed_networks": (
                 f"{str(network)[:60]!r} is not a network: write an address or a CIDR such as "
@@ -224,6 +231,16 @@ def check_network(token: ServiceToken, ip_address: str | None) -> None:
         if address in ipaddress.ip_network(network, strict=False):
             return
     raise WrongNetwork()
+
+
+def first_refusal_in_window(token: ServiceToken, seconds: int) -> bool:
+    """True for the first request refused for a spent budget until the budget comes back:
+    that one is audited (DENIED), the rest of a flood are not, so a leaked key cannot fill
+    the append-only log. Without the cache, each refusal is audited."""
+    try:
+        return cache.add(f"kozmo:service-token:throttled:{token.pk}", 1, timeout=max(1, seconds))
+    except CACHE_ERRORS:
+        return True
 
 
 def charge_request(token: ServiceToken, group: str = RATE_GROUP) -> None:

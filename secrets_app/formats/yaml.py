@@ -267,7 +267,8 @@ class _Reader:
             if not self.resolve_env_vars:
                 raise ValueError(
                     "env_var templates are resolved only by the manage.py import_secrets "
-                    "command: an upload cannot read the server's environment"
+                    "command, for the operator or an --as user who may read `default`: an "
+                    "upload cannot read the server's environment"
                 )
             name = env.group(2)
             if is_server_configuration(name) or (name in os.environ and not is_readable(name)):

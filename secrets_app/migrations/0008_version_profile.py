@@ -3,15 +3,6 @@
 from django.db import migrations, models
 
 
-def fill_profiles(apps, schema_editor):
-    """Existing versions: the profile their secret is in now (the best that is known)."""
-    Secret = apps.get_model("secrets_app", "Secret")
-    SecretVersion = apps.get_model("secrets_app", "SecretVersion")
-    profiles = Secret.objects.values_list("profile", flat=True).distinct()
-    for profile in profiles:
-        SecretVersion.objects.filter(secret__profile=profile).update(profile=profile)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -24,5 +15,4 @@ class Migration(migrations.Migration):
             name='profile',
             field=models.CharField(blank=True, default='', max_length=32),
         ),
-        migrations.RunPython(fill_profiles, migrations.RunPython.noop),
     ]

@@ -121,7 +121,10 @@ def import_file(
     admit_reveal(user, {"secret_name": IMPORT_TARGET, "secret_profile": profile or ""},
                  None, uncounted_ok=not dry_run)
     if resolve_env_vars is None:
-        resolve_env_vars = current_context().channel == Channel.CLI
+        # The server's environment counts as `default` (R18): on the command line it is read
+        # for the operator and for those who may read `default`, never for an upload.
+        resolve_env_vars = current_context().channel == Channel.CLI and (
+            user is None or access_of(user).reads(SecretProfile.DEFAULT))
     if profile is not None and profile not in PROFILES:
         raise InvalidImport(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}")
     text = read_text(data)

@@ -318,11 +318,12 @@ def restore_version(secret: Secret, number: int, user) -> Secret:
     Returns the updated secret."""
     require_write(user, secret.profile, "restore", **_target(secret))
     version = secret.versions.filter(number=number).first()
-    if version is not None and version.profile and not access_of(user).reads(
-            version.profile, secret.key):
-        # Set while the secret was in another profile: restoring it here would hand that
-        # profile's value to this one's readers (R18).
-        raise refuse(user, "restore", f"version {number} was set in {version.profile}",
+    if version is not None and not access_of(user).reads(version.profile, secret.key):
+        # Set while the secret was in another profile (or where is not known: a version from
+        # before grants existed): restoring it here would hand that value to this profile's
+        # readers (R18).
+        where = f"was set in {version.profile}" if version.profile else "predates grants"
+        raise refuse(user, "restore", f"version {number} {where}",
                      secret_profile=secret.profile, **_target(secret))
     with _writing(secret, user, "restore") as current:
         version = current.versions.filter(number=number).first()

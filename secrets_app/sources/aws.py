@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from secrets_app.constants import SecretProfile
 from secrets_app.fields import Sealed
-from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
+from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_try
 
 logger = logging.getLogger(__name__)
 NOT_FOUND_CODES = {"ResourceNotFoundException"}
@@ -113,12 +113,15 @@ class AWSSecretLoader(BaseCredentialLoader):
                 return value
         return None
 
-    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
-        if self.enabled:  # fetched values are cached: asking again costs no call
-            for candidate in profiles_to_try(profile):
-                if self._lookup(key, candidate) is not None:
-                    return candidate
-        return profile
+    @sensitive_variables()
+    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+        if not self.enabled:
+            return None
+        for candidate in profiles_to_try(profile):
+            value = self._lookup(key, candidate)
+            if value is not None:
+                return Answer(value, None, candidate)
+        return None
 
     @sensitive_variables()
     def _lookup(self, key: str, profile: str) -> Sealed | None:

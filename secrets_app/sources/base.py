@@ -1,9 +1,17 @@
 """What every credential source answers: does it hold a key for a profile, and its value."""
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 from secrets_app.constants import SecretProfile
 from secrets_app.fields import Sealed
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: Sealed = field(repr=False)
+    origin: object = None  # e.g. the Secret that answered
+    profile: str = SecretProfile.DEFAULT  # the profile whose entry answered
 
 
 class BaseCredentialLoader(ABC):
@@ -21,12 +29,16 @@ class BaseCredentialLoader(ABC):
         """What exactly answered, for the audit log (the database names its Secret)."""
         return None
 
-    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
-        """The profile whose entry answered: the one asked, or `default` when this source fell
-        back to it (R5.5); the environment, which has no profiles, counts as `default`.
-        Whoever reads the value must be allowed to read that profile (R18). A source that
-        does not say is taken to have fallen back: `default`."""
-        return SecretProfile.DEFAULT
+    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+        """The value, what answered, and the profile whose entry answered (the one asked, or
+        `default` when this source fell back to it, R5.5), all from ONE lookup, so the value
+        and its profile cannot disagree. Whoever reads the value must be allowed to read
+        that profile (R18). This default asks get() and, not knowing where the value came
+        from, says `default` (the stricter answer); the sources say better."""
+        value = self.get(key, profile)
+        if value is None:
+            return None
+        return Answer(value, self.origin(key, profile), SecretProfile.DEFAULT)
 
 
 def profiles_to_try(profile: str) -> list[str]:

@@ -63,7 +63,7 @@ class Resolution:
     value: Sealed | None = field(default=None, repr=False)
     origin: object = field(default=None, repr=False)  # e.g. the answering Secret
     # The profile whose entry answered: `default` on a fallback, and for the environment,
-    # which has no profiles (see BaseCredentialLoader.answered_in).
+    # which has no profiles (see BaseCredentialLoader.lookup).
     answered_in: str | None = None
 
     @property
@@ -93,12 +93,10 @@ def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Res
     check_key(key)
     check_profile(profile)
     for loader in loaders if loaders is not None else default_loaders():
-        value = loader.get(key, profile)
-        if value is not None:
-            origin = loader.origin(key, profile)
-            answered_in = (origin.profile if isinstance(origin, Secret)
-                           else loader.answered_in(key, profile))
-            return Resolution(key, profile, loader.source, value, origin, answered_in)
+        answer = loader.lookup(key, profile)
+        if answer is not None:
+            return Resolution(key, profile, loader.source, answer.value, answer.origin,
+                              answer.profile)
     return Resolution(key, profile, None)
 
 

@@ -14,7 +14,7 @@ from secrets_app.constants import SecretProfile
 from secrets_app.fields import Sealed
 from secrets_app.formats.entries import InvalidImport, read_text
 from secrets_app.formats.yaml import parse_yaml
-from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
+from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_try
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,12 @@ class ConfigFileLoader(BaseCredentialLoader):
             logger.warning("Config file %s: %s", path, problem)
         return {(entry.key, entry.profile): Sealed.encrypt(entry.value) for entry in entries}
 
-    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
         values = self._current()
-        return next((candidate for candidate in profiles_to_try(profile)
-                     if (key, candidate) in values), profile)
+        for candidate in profiles_to_try(profile):
+            if (key, candidate) in values:
+                return Answer(values[(key, candidate)], None, candidate)
+        return None
 
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         values = self._current()

@@ -5,7 +5,7 @@ from django.db.models import Case, IntegerField, Value, When
 from secrets_app.constants import SecretProfile
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret
-from secrets_app.sources.base import BaseCredentialLoader, profiles_to_try
+from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_try
 
 
 def secret_for_key(key: str, profile: str) -> Secret | None:
@@ -37,6 +37,6 @@ class DatabaseLoader(BaseCredentialLoader):
     def origin(self, key: str, profile: str = SecretProfile.DEFAULT) -> Secret | None:
         return secret_for_key(key, profile)
 
-    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
+    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
         secret = secret_for_key(key, profile)
-        return secret.profile if secret else profile
+        return Answer(secret.value, secret, secret.profile) if secret else None

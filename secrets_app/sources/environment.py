@@ -19,10 +19,8 @@ class EnvironmentLoader(BaseCredentialLoader):
     def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
         return key in self.environ and not is_server_configuration(key)
 
-    def answered_in(self, key: str, profile: str = SecretProfile.DEFAULT) -> str | None:
-        # The same answer for every profile: the server's base layer, like `default`. Who may
-        # read it must be allowed to read `default` (R18), not just any one profile.
-        return SecretProfile.DEFAULT
+    # lookup(): the base's. The environment answers every profile alike: the server's base
+    # layer, so its answers count as `default`'s (R18), not any one profile's.
 
     def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
         if not self.contains(key, profile):
