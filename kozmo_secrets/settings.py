@@ -262,6 +262,9 @@ LOGGING = {
 # The name of the variable used travels along so start-up errors can name it.
 SECRETS_ENCRYPTION_KEY = os.environ.get("SECRETS_ENCRYPTION_KEY")
 SECRETS_ENCRYPTION_KEYS = os.environ.get("SECRETS_ENCRYPTION_KEYS")
+# Profiles (R22): comma-separated names; `default` is always there (added when missing).
+# Checked at start-up (secrets_app.startup); read through secrets_app.constants.profiles().
+SECRETS_PROFILES = env_str("SECRETS_PROFILES") or "default,development,staging,production"
 SECRETS_DECRYPT_RATE = env_str("SECRETS_DECRYPT_RATE", "10/m")
 SECRETS_LOGIN_RATE_PER_USER = env_str("SECRETS_LOGIN_RATE_PER_USER", "5/15m")
 SECRETS_LOGIN_RATE_PER_IP = env_str("SECRETS_LOGIN_RATE_PER_IP", "20/15m")

@@ -1,9 +1,14 @@
-"""The product's fixed vocabularies: categories (R1.5), profiles (R1.6) and the known
-credential keys grouped by service (R5.6, R7.5)."""
+"""The product's vocabularies: categories (R1.5), the configured profiles (R1.6, R22) and the
+known credential keys grouped by service (R5.6, R7.5)."""
 
 import re
+from functools import cache
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 
 MASK = "********"
 
@@ -24,11 +29,71 @@ class SecretCategory(models.TextChoices):
     CUSTOM = "Custom", "Custom"
 
 
+# Profiles (R22): `default` always exists and is every lookup's fallback (R5.5); the others
+# come from SECRETS_PROFILES. profiles() is the one home for "which profiles are configured".
+DEFAULT_PROFILE = "default"
+DEFAULT_PROFILES = "default,development,staging,production"
+PROFILE_NAME_PATTERN = re.compile(r"\A[a-z0-9_-]{1,32}\Z")
+PROFILE_MAX_LENGTH = 32
+
+
 class SecretProfile(models.TextChoices):
+    """The profiles of a default installation (R1.6), kept for their names only: what is
+    configured is profiles()."""
+
     DEFAULT = "default", "default"
     DEVELOPMENT = "development", "development"
     STAGING = "staging", "staging"
     PRODUCTION = "production", "production"
+
+
+def parse_profiles(raw) -> tuple[str, ...]:
+    """SECRETS_PROFILES (comma-separated text, or a list) as a tuple, `default` first.
+    Raise ImproperlyConfigured, naming the setting, on a bad or repeated name."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw or ())
+    names = [str(item).strip() for item in items]
+    if any(not name for name in names) and any(names):
+        raise ImproperlyConfigured(
+            f"SECRETS_PROFILES has an empty name in {raw!r}: list profile names separated by "
+            "commas, for example default,dev,prod.")
+    names = [name for name in names if name]
+    bad = [name for name in names if not PROFILE_NAME_PATTERN.match(name)]
+    if bad:
+        raise ImproperlyConfigured(
+            f"SECRETS_PROFILES: {', '.join(repr(name[:40]) for name in bad)} "
+            f"{'is not a profile name' if len(bad) == 1 else 'are not profile names'}: use 1 to "
+            f"{PROFILE_MAX_LENGTH} lowercase letters, digits, '-' or '_' (for example "
+            "default,dev,prod).")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ImproperlyConfigured(
+            f"SECRETS_PROFILES names {', '.join(repeated)} more than once: list each profile once.")
+    if DEFAULT_PROFILE not in names:
+        names.insert(0, DEFAULT_PROFILE)
+    return tuple(names)
+
+
+@cache
+def profiles() -> tuple[str, ...]:
+    """The configured profiles, in the setting's order, `default` included (R22)."""
+    return parse_profiles(getattr(settings, "SECRETS_PROFILES", DEFAULT_PROFILES))
+
+
+def profile_choices() -> list[tuple[str, str]]:
+    """profiles() as form and serializer choices (a callable, so they follow the setting)."""
+    return [(name, name) for name in profiles()]
+
+
+def unknown_profile_message(profile: str) -> str:
+    """Why a profile is refused: it names the setting that would admit it."""
+    return (f"unknown profile '{str(profile)[:40]}': add it to SECRETS_PROFILES, or use one of "
+            f"{', '.join(profiles())}")
+
+
+@receiver(setting_changed)
+def _forget_profiles_on_change(*, setting, **kwargs):
+    if setting == "SECRETS_PROFILES":
+        profiles.cache_clear()
 
 
 def _keys(prefix: str, *suffixes: str) -> list[str]:

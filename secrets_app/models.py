@@ -10,7 +10,13 @@ from django.utils import timezone
 # ApiToken lives in access/models.py; imported here so Django registers it in this app (same
 # table, no migration) and old imports keep working.
 from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken  # noqa: F401
-from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
+from secrets_app.constants import (
+    DEFAULT_PROFILE,
+    KEY_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PROFILE_MAX_LENGTH,
+    SecretCategory,
+)
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name
 
@@ -48,9 +54,9 @@ class Secret(models.Model):
     category = models.CharField(
         max_length=16, choices=SecretCategory.choices, default=SecretCategory.CUSTOM
     )
-    profile = models.CharField(
-        max_length=16, choices=SecretProfile.choices, default=SecretProfile.DEFAULT
-    )
+    # No fixed choices: the profiles are configured (SECRETS_PROFILES, R22), and a secret
+    # stays stored, listed and exported when its profile leaves the setting.
+    profile = models.CharField(max_length=PROFILE_MAX_LENGTH, default=DEFAULT_PROFILE)
     description = models.TextField(blank=True, default="", max_length=2000)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from secrets_app.access.ratelimit import parse_rate
+from secrets_app.constants import parse_profiles
 from secrets_app.crypto import get_encryption_service
 from secrets_app.keycheck import check_stored_data_opens
 
@@ -31,8 +32,10 @@ RATE_SETTINGS = ("SECRETS_DECRYPT_RATE", "SECRETS_LOGIN_RATE_PER_USER",
 
 def check_configuration() -> None:
     """Raise ImproperlyConfigured, naming the variable, unless the keys are usable and every
-    rate reads (a rate that does not would otherwise fail each request that counts it)."""
+    rate reads (a rate that does not would otherwise fail each request that counts it), and
+    SECRETS_PROFILES names valid profiles (R22)."""
     get_encryption_service()  # validates every configured encryption key
+    parse_profiles(settings.SECRETS_PROFILES)
     for setting in RATE_SETTINGS:
         parse_rate(getattr(settings, setting), setting=setting)
     try:

@@ -23,7 +23,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.constants import KEY_MAX_LENGTH, KEY_PATTERN, MASK, NAME_MAX_LENGTH, SecretCategory
+from secrets_app.constants import (
+    KEY_MAX_LENGTH,
+    KEY_PATTERN,
+    MASK,
+    NAME_MAX_LENGTH,
+    SecretCategory,
+    profiles,
+    unknown_profile_message,
+)
 
 DUPLICATE_NAME = "Secret with this name already exists"
 VALUE_REQUIRED = (
@@ -56,6 +64,18 @@ _WHITESPACE_WORDS = {" ": "a space", "\t": "a tab", "\n": "a new line", "\r": "a
 
 
 # --- values -----------------------------------------------------------------------------
+
+
+def profile_problems(profile: str) -> dict[str, list[str]]:
+    """A secret is created in, or moved to, a configured profile only (R22). Secrets already
+    stored in a profile that left SECRETS_PROFILES stay where they are."""
+    return {} if profile in profiles() else {"profile": [unknown_profile_message(profile)]}
+
+
+def check_profile(profile: str) -> None:
+    problems = profile_problems(profile)
+    if problems:
+        raise ValidationError(problems)
 
 
 @sensitive_variables()

@@ -22,7 +22,7 @@ from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
 from secrets_app.access.permissions import is_secrets_admin
 from secrets_app.access.service_tokens import revoke_service_token
 from secrets_app.access.tokens import revoke_token
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import profile_choices
 
 # The digest is never shown: it is what authentication looks keys up by.
 SHOWN_FIELDS = (
@@ -85,7 +85,7 @@ class ProfileGrantForm(forms.ModelForm):
     constraints are add_grant's to keep: it replaces the role a subject holds where the
     UniqueConstraint would refuse it, and their errors would show raw constraint names."""
 
-    profile = forms.ChoiceField(choices=SecretProfile.choices)
+    profile = forms.ChoiceField(choices=profile_choices)
 
     class Meta:
         model = ProfileGrant

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from audit_app import log
 from audit_app.models import AuditAction
 from secrets_app.access.models import ProfileGrant, Role
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import profiles
 
 
 def find_subject(*, user: str | None = None, group: str | None = None):
@@ -31,8 +31,9 @@ def find_subject(*, user: str | None = None, group: str | None = None):
 
 def _check(profile, role) -> None:
     errors = {}
-    if profile not in SecretProfile.values:
-        errors["profile"] = f"Choose one of {', '.join(SecretProfile.values)}."
+    if profile not in profiles():
+        errors["profile"] = (f"Choose one of {', '.join(profiles())}. Profiles are set by "
+                             "SECRETS_PROFILES.")
     if role not in Role.values:
         errors["role"] = f"Choose one of {', '.join(Role.values)}."
     if errors:

@@ -25,7 +25,8 @@ from audit_app.models import AuditAction
 from secrets_app.access.models import ServiceToken
 from secrets_app.access.ratelimit import parse_rate
 from secrets_app.access.tokens import MAX_LIFETIME_DAYS, digest_of, revoke_once
-from secrets_app.constants import KEY_MAX_LENGTH, SecretProfile
+from secrets_app.constants import KEY_MAX_LENGTH
+from secrets_app.constants import profiles as configured_profiles
 from secrets_app.shared_cache import CACHE_ERRORS, require_shared_cache
 
 SERVICE_KEY_PREFIX = "kzsvc_"
@@ -90,12 +91,14 @@ class WrongNetwork(Exception):
 def _clean_profiles(profiles) -> list[str]:
     if isinstance(profiles, str) or not isinstance(profiles, list | tuple) or not profiles:
         raise ValidationError({"profiles": "Name at least one profile the token may read, "
-                                           f"from {', '.join(SecretProfile.values)}."})
-    unknown = [str(p)[:40] for p in profiles if p not in SecretProfile.values]
+                                           f"from {', '.join(configured_profiles())}."})
+    configured = configured_profiles()
+    unknown = [str(p)[:40] for p in profiles if p not in configured]
     if unknown:
         raise ValidationError({"profiles": f"Unknown profile {', '.join(map(repr, unknown))}: "
-                                           f"use {', '.join(SecretProfile.values)}."})
-    return sorted(set(profiles), key=SecretProfile.values.index)
+                                           f"add it to SECRETS_PROFILES, or use "
+                                           f"{', '.join(configured)}."})
+    return sorted(set(profiles), key=configured.index)
 
 
 def _clean_patterns(patterns) -> list[str]:

@@ -1,6 +1,20 @@
-"""OpenAPI description of the token authentication (drf-spectacular extension)."""
+"""OpenAPI description of the token authentication (drf-spectacular extension), and the
+profile enum that follows the setting."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from secrets_app.constants import profiles
+
+
+class ConfiguredProfileNames:
+    """An OpenApiParameter's enum read when the schema is generated, not when the decorator
+    runs at import: it follows SECRETS_PROFILES (R22)."""
+
+    def __iter__(self):
+        return iter(profiles())
+
+    def __bool__(self):
+        return True
 
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):

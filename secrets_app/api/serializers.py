@@ -9,7 +9,7 @@ from rest_framework.fields import SkipField
 from secrets_app.access.grants import find_subject
 from secrets_app.access.models import ApiToken, Role, ServiceToken
 from secrets_app.access.tokens import MAX_LIFETIME_DAYS
-from secrets_app.constants import MASK, SecretCategory, SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, MASK, SecretCategory, profile_choices, profiles
 from secrets_app.models import SecretVersion
 from secrets_app.services.bulk import ImportSummary
 from secrets_app.services.secrets import SSHTunnelData, create_secret, update_secret
@@ -19,6 +19,24 @@ def _choice_error(choices) -> dict:
     """A refused choice names the ones there are (they are case-sensitive)."""
     return {"invalid_choice": f'"{{input}}" is not a valid choice: use one of '
                               f'{", ".join(choices.values)}.'}
+
+
+class ProfileField(serializers.ChoiceField):
+    """A configured profile (SECRETS_PROFILES, R22). The choices are read when the field is
+    made, and DRF makes it again for every serializer (and the schema), so they follow the
+    setting. An update may keep a secret in a profile that has left the setting."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=profile_choices(), **kwargs)
+        self.error_messages["invalid_choice"] = (
+            f'"{{input}}" is not a valid choice: add it to SECRETS_PROFILES, or use one of '
+            f'{", ".join(profiles())}.')
+
+    def to_internal_value(self, data):
+        instance = getattr(self.parent, "instance", None)
+        if instance is not None and data == getattr(instance, "profile", None):
+            return data
+        return super().to_internal_value(data)
 
 
 @extend_schema_field({"type": "string", "example": MASK,
@@ -66,9 +84,7 @@ class SecretSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=SecretCategory.choices, required=False,
                                        help_text="Default: inferred from the key's service.",
                                        error_messages=_choice_error(SecretCategory))
-    profile = serializers.ChoiceField(choices=SecretProfile.choices, required=False,
-                                      help_text="Default on create: default.",
-                                      error_messages=_choice_error(SecretProfile))
+    profile = ProfileField(required=False, help_text="Default on create: default.")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     ssh_tunnel = serializers.SerializerMethodField()
     ssh = SSHTunnelSerializer(write_only=True, required=False, allow_null=True,
@@ -139,8 +155,7 @@ class DecryptedSecretSerializer(serializers.Serializer):
 
 
 class TunnelRequestSerializer(serializers.Serializer):
-    profile = serializers.ChoiceField(choices=SecretProfile.choices,
-                                      default=SecretProfile.DEFAULT)
+    profile = ProfileField(default=DEFAULT_PROFILE)
     name = serializers.CharField(required=False, help_text="An SSH secret's name; default: "
                                  "the profile's first tunnel, else the SSH_* keys.")
 
@@ -242,8 +257,7 @@ class GrantSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     user = SubjectField(help_text="A username; or name a group instead.")
     group = SubjectField(help_text="A group's name; or name a user instead.")
-    profile = serializers.ChoiceField(choices=SecretProfile.choices,
-                                      error_messages=_choice_error(SecretProfile))
+    profile = ProfileField()
     role = serializers.ChoiceField(choices=Role.choices, error_messages=_choice_error(Role),
                                    help_text="reader: decrypt and fetch; editor: also create, "
                                              "update, delete, import and restore.")
@@ -270,7 +284,7 @@ class ServiceTokenSerializer(serializers.ModelSerializer):
                   "key of its profiles.")
     profiles = serializers.ListField(
         child=serializers.CharField(),
-        help_text=f"The profiles it may read, one or more of {', '.join(SecretProfile.values)}.")
+        help_text="The profiles it may read, one or more of SECRETS_PROFILES.")
     allowed_networks = serializers.ListField(
         child=serializers.CharField(), required=False,
         help_text="Client networks (CIDRs) it may be used from; empty or omitted: anywhere.")

@@ -26,14 +26,15 @@ from secrets_app.access.service_tokens import (
     revoke_service_token,
 )
 from secrets_app.access.tokens import create_token, revoke_token
-from secrets_app.api import schema  # noqa: F401 - registers the token auth scheme
+from secrets_app.api import schema  # also registers the token auth scheme
 from secrets_app.api import serializers as s
 from secrets_app.api.exceptions import SECRET_NOT_FOUND
 from secrets_app.api.filters import StableOrderingFilter
 from secrets_app.api.pagination import SecretPagination
 from secrets_app.api.parsers import MultiPartParser, RawFileParser
 from secrets_app.api.permissions import IsSecretsAdmin, MayWriteSomewhere, SignedIn
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, unknown_profile_message
+from secrets_app.constants import profiles as configured_profiles
 from secrets_app.filters import SecretFilter
 from secrets_app.models import Secret
 from secrets_app.services.bulk import import_file
@@ -148,14 +149,16 @@ class SecretViewSet(viewsets.ModelViewSet):
             listed_to(request.user, Secret.objects.all())
             .values_list("profile").annotate(count=Count("id")).order_by()
         )
+        # The configured profiles, then any that left SECRETS_PROFILES but hold secrets (R22).
+        extra = sorted(set(counts) - set(configured_profiles()))
         return Response([{"profile": p, "count": counts.get(p, 0)}
-                         for p in SecretProfile.values])
+                         for p in (*configured_profiles(), *extra)])
 
     @extend_schema(
         request={"multipart/form-data": s.ImportRequestSerializer,
                  "application/yaml": {"type": "string", "format": "binary"}},
         parameters=[
-            OpenApiParameter("profile", str, enum=SecretProfile.values,
+            OpenApiParameter("profile", str, enum=schema.ConfiguredProfileNames(),
                              description="Only this profile's section; a flat file's profile."),
             OpenApiParameter("dry_run", bool, description="Check without storing. It "
                              "compares values, so it counts as one decrypt (rate-limited, "
@@ -175,8 +178,8 @@ class SecretViewSet(viewsets.ModelViewSet):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         profile = request.query_params.get("profile") or None
-        if profile is not None and profile not in SecretProfile.values:
-            return Response({"profile": [f"Choose one of {', '.join(SecretProfile.values)}."]},
+        if profile is not None and profile not in configured_profiles():
+            return Response({"profile": [f"{unknown_profile_message(profile)}."]},
                             status=status.HTTP_400_BAD_REQUEST)
         summary = import_file(
             data, user=request.user, profile=profile,
@@ -196,7 +199,7 @@ class SecretViewSet(viewsets.ModelViewSet):
     def ssh_tunnel(self, request):
         # The service checks who asks before it reads anything, input included.
         data = request.data if isinstance(request.data, dict) else {}
-        tunnel = reveal_ssh_tunnel(request.user, data.get("profile") or SecretProfile.DEFAULT,
+        tunnel = reveal_ssh_tunnel(request.user, data.get("profile") or DEFAULT_PROFILE,
                                    data.get("name") or None)
         if tunnel is None:
             return Response({"detail": "No SSH tunnel in this profile."},

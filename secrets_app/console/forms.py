@@ -5,11 +5,23 @@ from django.conf import settings
 
 from secrets_app.access.models import Role
 from secrets_app.access.service_tokens import DEFAULT_LIFETIME_DAYS
-from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
+from secrets_app.constants import (
+    DEFAULT_PROFILE,
+    KEY_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    SecretCategory,
+    profile_choices,
+    profiles,
+)
 from secrets_app.formats.entries import size_text
 from secrets_app.services.secrets import SSHTunnelData
 
 CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
+
+
+# A form's answer to a profile outside the menu: the setting that would admit it (R22).
+UNKNOWN_PROFILE_CHOICE = ("Unknown profile %(value)s: add it to SECRETS_PROFILES, or choose one "
+                          "from the list.")
 
 
 class SecretForm(forms.Form):
@@ -32,7 +44,8 @@ class SecretForm(forms.Form):
                                      "class": "secret-input"}),
     )
     category = forms.ChoiceField(choices=CATEGORY_CHOICES, required=False)
-    profile = forms.ChoiceField(choices=SecretProfile.choices, initial=SecretProfile.DEFAULT)
+    profile = forms.ChoiceField(choices=profile_choices, initial=DEFAULT_PROFILE,
+                                error_messages={"invalid_choice": UNKNOWN_PROFILE_CHOICE})
     description = forms.CharField(required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
     ssh_host = forms.CharField(required=False, max_length=255, label="Host")
@@ -49,14 +62,20 @@ class SecretForm(forms.Form):
                                      "class": "secret-input"}),
     )
 
-    def __init__(self, *args, editing: bool = False, writable=None, **kwargs):
+    def __init__(self, *args, editing: bool = False, writable=None, current_profile=None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = editing
+        if current_profile and current_profile not in profiles():
+            # A secret whose profile left SECRETS_PROFILES may stay there when edited (R22).
+            self.fields["profile"].choices = [*profile_choices(),
+                                              (current_profile, current_profile)]
         if writable is not None:
             # Offer only the profiles the user may write (R18). The field still accepts every
             # profile: a forged one reaches the service, which refuses it (403, audited).
             self.fields["profile"].widget.choices = [
-                (value, label) for value, label in SecretProfile.choices if value in writable]
+                (value, label) for value, label in self.fields["profile"].choices
+                if value in writable or value == current_profile]
             if self.fields["profile"].initial not in writable and writable:
                 self.fields["profile"].initial = writable[0]
         if editing:
@@ -100,13 +119,15 @@ class SecretForm(forms.Form):
         if tunnel is not None:
             initial.update(ssh_host=tunnel.host, ssh_port=tunnel.port,
                            ssh_username=tunnel.username)
-        return cls(initial=initial, editing=True, writable=writable)
+        return cls(initial=initial, editing=True, writable=writable,
+                   current_profile=secret.profile)
 
 
 class ImportForm(forms.Form):
     file = forms.FileField()
     profile = forms.ChoiceField(
-        choices=[("", "Every profile in the file"), *SecretProfile.choices], required=False,
+        choices=lambda: [("", "Every profile in the file"), *profile_choices()], required=False,
+        error_messages={"invalid_choice": UNKNOWN_PROFILE_CHOICE},
         help_text="Only this profile; a flat or .env file goes here (default: default).",
     )
     dry_run = forms.BooleanField(required=False, label="Dry run: show what would change")
@@ -152,7 +173,7 @@ class GrantForm(forms.Form):
         help_text="A group's name: every member gets the role.",
         widget=forms.TextInput(attrs={"list": "grant-groups", "autocomplete": "off"}),
     )
-    profile = forms.ChoiceField(choices=SecretProfile.choices)
+    profile = forms.ChoiceField(choices=profile_choices)
     role = forms.ChoiceField(
         choices=Role.choices, initial=Role.READER,
         help_text="reader: decrypt and fetch; editor: also create, change, delete, import "
@@ -166,7 +187,7 @@ class ServiceTokenForm(forms.Form):
 
     name = forms.CharField(max_length=100, help_text="The program using it, e.g. “etl”.")
     profiles = forms.MultipleChoiceField(
-        choices=SecretProfile.choices, widget=forms.CheckboxSelectMultiple,
+        choices=profile_choices, widget=forms.CheckboxSelectMultiple,
         label="Profiles it may read",
         error_messages={"required": "Choose at least one profile the token may read."},
     )

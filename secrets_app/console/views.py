@@ -36,8 +36,8 @@ from secrets_app.console.forms import (
     ServiceTokenForm,
     TokenForm,
 )
-from secrets_app.constants import CONFIG_KEY_GROUPS, ConfigKey, SecretProfile
-from secrets_app.filters import SecretFilter
+from secrets_app.constants import CONFIG_KEY_GROUPS, ConfigKey, profiles
+from secrets_app.filters import SecretFilter, profile_menu
 from secrets_app.formats.entries import InvalidImport
 from secrets_app.keycheck import KeyCheckFailed
 from secrets_app.list_counts import CachedCountPaginator
@@ -107,7 +107,7 @@ def _writable_secret(request, pk) -> Secret:
 
 
 def _writable_profiles(request) -> list[str]:
-    return request_access(request).writable_profiles(SecretProfile.values)
+    return request_access(request).writable_profiles(profiles())
 
 
 def changed(response: HttpResponse, message: str) -> HttpResponse:
@@ -137,6 +137,8 @@ def secret_list(request):
     query.pop("page", None)
     context = {
         "page": page, "filters": filters.form, "query": query.urlencode(),
+        # A callable: the menu's query runs only when the page (not the rows) is drawn.
+        "profile_menu": profile_menu,
         "filtered": any(request.GET.get(name) for name in ("search", "category", "profile")),
     }
     return render_page_or_partial(request, "secrets/list.html", "rows", context)
@@ -205,7 +207,8 @@ def secret_edit(request, pk):
     writable = _writable_profiles(request)
     if request.method != "POST":
         return _form_dialog(request, SecretForm.for_secret(secret, writable), secret)
-    form = SecretForm(request.POST, editing=True, writable=writable)
+    form = SecretForm(request.POST, editing=True, writable=writable,
+                      current_profile=secret.profile)
     if form.is_valid():
         fields = form.service_fields()
         try:
@@ -288,20 +291,20 @@ def secret_restore(request, pk, number):
 @require_GET
 def catalog(request):
     """Every known key by service and, per profile, which source answers — never a value."""
-    profiles = SecretProfile.values
-    sources = locate_all(ConfigKey.values, profiles)
+    columns = profiles()
+    sources = locate_all(ConfigKey.values, columns)
     labels = {None: "missing", "config_file": "config file"}
     groups = [
         (group, [
             (key, [(sources[(key, p)] or "missing", labels.get(sources[(key, p)],
                                                              sources[(key, p)]))
-                   for p in profiles])
+                   for p in columns])
             for key in keys
         ])
         for group, keys in CONFIG_KEY_GROUPS.items()
     ]
     return render(request, "catalog/catalog.html", {
-        "groups": groups, "profiles": profiles, "sources": configured_sources(),
+        "groups": groups, "profiles": columns, "sources": configured_sources(),
     })
 
 

@@ -6,15 +6,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.constants import SecretProfile, category_for_key
+from secrets_app.constants import category_for_key
 from secrets_app.validation import (
     EMPTY_VALUE,
     check_value,
     require_value,
 )
-
-PROFILES = tuple(SecretProfile.values)
-
 
 MAX_PROBLEMS = 1000  # skipped and failed entries reported; past it the file is refused whole
 

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
 from secrets_app.child_env import is_readable, is_server_configuration
-from secrets_app.constants import SecretProfile
-from secrets_app.formats.entries import PROFILES, FileEntry, InvalidImport, Problem, admit
+from secrets_app.constants import DEFAULT_PROFILE, profiles, unknown_profile_message
+from secrets_app.formats.entries import FileEntry, InvalidImport, Problem, admit
 from secrets_app.validation import (
     check_value,
     key_message,
@@ -148,13 +148,14 @@ def _pairs(reader, node: yaml.MappingNode):
 
 def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
     pairs = [(key, value) for key, value in _pairs(reader, root) if not _is_version(key)]
+    configured = profiles()  # SECRETS_PROFILES (R22)
     sectioned = any(
-        isinstance(key, yaml.ScalarNode) and key.value in PROFILES
+        isinstance(key, yaml.ScalarNode) and key.value in configured
         and (isinstance(value, yaml.MappingNode) or _is_null(value))
         for key, value in pairs
     )
     if not sectioned:  # a flat file: one profile
-        return _section(only_profile or SecretProfile.DEFAULT, pairs, reader)
+        return _section(only_profile or DEFAULT_PROFILE, pairs, reader)
 
     entries, skipped, failed = [], [], []
     for key, value in pairs:
@@ -162,22 +163,22 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
         if only_profile and name != only_profile:
             continue
         if isinstance(value, yaml.MappingNode):
-            if name in PROFILES:
+            if name in configured:
                 section = _section(name, _pairs(reader, value), reader)
                 entries += section[0]
                 skipped += section[1]
                 failed += section[2]
             else:
-                reason = f"unknown profile '{name}': use one of {', '.join(PROFILES)}"
+                reason = unknown_profile_message(name)
                 failed += [
                     Problem(name, _scalar_text(entry_key), reason, _line(entry_key))
                     for entry_key, _ in _pairs(reader, value)
                 ]
-        elif not (_is_null(value) and name in PROFILES):
+        elif not (_is_null(value) and name in configured):
             failed.append(Problem(
                 "(top level)", name,
-                "this entry is outside any profile section; put it under default:, "
-                "development:, staging: or production:", _line(key),
+                "this entry is outside any profile section; put it under "
+                f"{', '.join(f'{profile}:' for profile in configured)}", _line(key),
             ))
     return entries, skipped, failed
 

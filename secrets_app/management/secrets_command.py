@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from kozmo_secrets.audited_command import AuditedCommand
 from secrets_app.access.permissions import ADMIN_GROUP, is_secrets_admin
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, profiles
 from secrets_app.keycheck import KeyCheckFailed
 from secrets_app.services.reveal import RateLimited
 from secrets_app.shared_cache import CacheUnavailable
@@ -39,10 +39,14 @@ class SecretsCommand(AuditedCommand):
             ) from None
 
     @staticmethod
-    def add_profile_option(parser, help_text: str, default=SecretProfile.DEFAULT) -> None:
+    def add_profile_option(parser, help_text: str, default=DEFAULT_PROFILE,
+                           configured_only: bool = True) -> None:
+        """--profile, its choices the configured profiles (SECRETS_PROFILES, R22), read when
+        the command runs. configured_only=False leaves the check to the command (export
+        also takes a profile that left the setting but still holds secrets)."""
         parser.add_argument(
-            "--profile", choices=SecretProfile.values, default=default, metavar="PROFILE",
-            help=f"{help_text} One of: {', '.join(SecretProfile.values)}.",
+            "--profile", choices=profiles() if configured_only else None, default=default,
+            metavar="PROFILE", help=f"{help_text} One of: {', '.join(profiles())}.",
         )
 
     @staticmethod

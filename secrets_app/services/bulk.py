@@ -24,12 +24,11 @@ from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access.policy import access_of
 from secrets_app.audit import secret_change_entry
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, profiles, unknown_profile_message
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
 from secrets_app.formats.entries import (
-    PROFILES,
     FileEntry,
     InvalidImport,
     Problem,
@@ -124,15 +123,15 @@ def import_file(
         # The server's environment counts as `default` (R18): on the command line it is read
         # for the operator and for those who may read `default`, never for an upload.
         resolve_env_vars = current_context().channel == Channel.CLI and (
-            user is None or access_of(user).reads(SecretProfile.DEFAULT))
-    if profile is not None and profile not in PROFILES:
-        raise InvalidImport(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}")
+            user is None or access_of(user).reads(DEFAULT_PROFILE))
+    if profile is not None and profile not in profiles():
+        raise InvalidImport(unknown_profile_message(profile))
     text = read_text(data)
     if file_format == "auto":
         file_format = detect_format(filename, text)
     if file_format == "dotenv":
         entries, skipped, failed = last_line_wins(
-            *parse_dotenv(text, profile or SecretProfile.DEFAULT)
+            *parse_dotenv(text, profile or DEFAULT_PROFILE)
         )
     elif file_format == "yaml":
         entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)

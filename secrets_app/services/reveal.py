@@ -15,7 +15,7 @@ from audit_app.models import AuditAction, Channel
 from secrets_app.access import ratelimit
 from secrets_app.access.permissions import AdminRequired
 from secrets_app.access.policy import Access, access_of
-from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, NAME_MAX_LENGTH
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret, SSHTunnel
 from secrets_app.shared_cache import CACHE_ERRORS, CacheUnavailable
@@ -249,7 +249,7 @@ def profile_secrets(profile: str) -> list[Secret]:
     """A profile's secrets, one per key, as a program would see them: the profile's own, then
     `default`'s for keys the profile lacks (R5.5). Several secrets with one key: the one named
     like the key wins, then the most recently changed (the database loader's rule)."""
-    candidates = Secret.objects.filter(profile__in={profile, SecretProfile.DEFAULT})
+    candidates = Secret.objects.filter(profile__in={profile, DEFAULT_PROFILE})
     chosen: dict[str, Secret] = {}
     ranked = sorted(
         candidates,

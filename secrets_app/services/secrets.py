@@ -20,7 +20,7 @@ from audit_app.context import audit_context
 from audit_app.models import AuditAction
 from secrets_app.access.policy import access_of, refuse, require_write
 from secrets_app.audit import recorded_as
-from secrets_app.constants import NAME_MAX_LENGTH, SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, NAME_MAX_LENGTH
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
 from secrets_app.services.rules import (
@@ -34,7 +34,9 @@ from secrets_app.services.rules import (
 from secrets_app.validation import (
     DUPLICATE_NAME,
     check_name_and_key,
+    check_profile,
     check_value,
+    profile_problems,
     require_value,
 )
 
@@ -106,23 +108,24 @@ def create_secret(
     key: str,
     value: str | None = None,
     category: str | None = None,
-    profile: str = SecretProfile.DEFAULT,
+    profile: str = DEFAULT_PROFILE,
     description: str = "",
     ssh: SSHTunnelData | None = None,
 ) -> Secret:
     """Create a secret (R3) and its first version; category defaults to the key's service.
     The key is taken as given: surrounding spaces or a new line make it invalid (R17.10)."""
-    require_write(user, profile or SecretProfile.DEFAULT, "create",
-                  secret_name=str(name or "")[:NAME_MAX_LENGTH])
+    profile = profile or DEFAULT_PROFILE
+    require_write(user, profile, "create", secret_name=str(name or "")[:NAME_MAX_LENGTH])
     key = key or ""
     category = infer_category(category, key)
-    problems = value_errors(value, category=category, has_tunnel=ssh is not None)
+    problems = {**value_errors(value, category=category, has_tunnel=ssh is not None),
+                **profile_problems(profile)}
     secret = Secret(
         name=(name or "").strip(),
         key=key,
         value=None if problems else value,  # a bad value is never encrypted
         category=category,
-        profile=profile or SecretProfile.DEFAULT,
+        profile=profile,
         description=(description or "").strip(),
         created_by=user,
         updated_by=user,
@@ -200,6 +203,8 @@ def update_secret(secret: Secret, user, *, value: str | None = None, ssh=_UNSET,
         raise TypeError(f"Cannot update {', '.join(sorted(unknown))}.")
     if value is not None:
         check_value(value)
+    if changes.get("profile") and changes["profile"] != secret.profile:
+        check_profile(changes["profile"])  # staying in an unconfigured profile is fine
     try:
         with _writing(secret, user, "update") as current:
             if "category" in changes:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_try
 
@@ -104,7 +104,7 @@ class AWSSecretLoader(BaseCredentialLoader):
         return None if text is None else Sealed.encrypt(text)
 
     @sensitive_variables()
-    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+    def get(self, key: str, profile: str = DEFAULT_PROFILE) -> Sealed | None:
         if not self.enabled:
             return None
         for candidate in profiles_to_try(profile):
@@ -114,7 +114,7 @@ class AWSSecretLoader(BaseCredentialLoader):
         return None
 
     @sensitive_variables()
-    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+    def lookup(self, key: str, profile: str = DEFAULT_PROFILE) -> Answer | None:
         if not self.enabled:
             return None
         for candidate in profiles_to_try(profile):

@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 
 
@@ -11,25 +11,25 @@ from secrets_app.fields import Sealed
 class Answer:
     value: Sealed = field(repr=False)
     origin: object = None  # e.g. the Secret that answered
-    profile: str = SecretProfile.DEFAULT  # the profile whose entry answered
+    profile: str = DEFAULT_PROFILE  # the profile whose entry answered
 
 
 class BaseCredentialLoader(ABC):
     #: The name shown as the answering source: database, environment, config_file, aws.
     source: str = ""
 
-    def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
+    def contains(self, key: str, profile: str = DEFAULT_PROFILE) -> bool:
         return self.get(key, profile) is not None
 
     @abstractmethod
-    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+    def get(self, key: str, profile: str = DEFAULT_PROFILE) -> Sealed | None:
         """The value as a Sealed, or None when this source does not hold the key."""
 
-    def origin(self, key: str, profile: str = SecretProfile.DEFAULT):
+    def origin(self, key: str, profile: str = DEFAULT_PROFILE):
         """What exactly answered, for the audit log (the database names its Secret)."""
         return None
 
-    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+    def lookup(self, key: str, profile: str = DEFAULT_PROFILE) -> Answer | None:
         """The value, what answered, and the profile whose entry answered (the one asked, or
         `default` when this source fell back to it, R5.5), all from ONE lookup, so the value
         and its profile cannot disagree. Whoever reads the value must be allowed to read
@@ -38,9 +38,9 @@ class BaseCredentialLoader(ABC):
         value = self.get(key, profile)
         if value is None:
             return None
-        return Answer(value, self.origin(key, profile), SecretProfile.DEFAULT)
+        return Answer(value, self.origin(key, profile), DEFAULT_PROFILE)
 
 
 def profiles_to_try(profile: str) -> list[str]:
     """A profile first, then `default` (R5.5): a profile without a key uses the default's."""
-    return [profile] if profile == SecretProfile.DEFAULT else [profile, SecretProfile.DEFAULT]
+    return [profile] if profile == DEFAULT_PROFILE else [profile, DEFAULT_PROFILE]

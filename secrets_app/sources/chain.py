@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from secrets_app.constants import KEY_PATTERN, SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE, KEY_PATTERN, profiles, unknown_profile_message
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SSHTunnel
 from secrets_app.sources.aws import AWSSecretLoader
@@ -81,14 +81,12 @@ def check_key(key: str) -> str:
 
 
 def check_profile(profile: str) -> str:
-    if profile not in SecretProfile.values:
-        raise ValueError(
-            f"unknown profile '{profile}': use one of {', '.join(SecretProfile.values)}"
-        )
+    if profile not in profiles():
+        raise ValueError(unknown_profile_message(profile))
     return profile
 
 
-def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Resolution:
+def resolve(key: str, profile: str = DEFAULT_PROFILE, loaders=None) -> Resolution:
     """The first source holding the key, with its value."""
     check_key(key)
     check_profile(profile)
@@ -100,7 +98,7 @@ def resolve(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> Res
     return Resolution(key, profile, None)
 
 
-def locate(key: str, profile: str = SecretProfile.DEFAULT, loaders=None) -> str | None:
+def locate(key: str, profile: str = DEFAULT_PROFILE, loaders=None) -> str | None:
     """Only which source would answer; values are not read where a source can avoid it."""
     check_key(key)
     check_profile(profile)
@@ -136,7 +134,7 @@ class SSHTunnelConfig:
 
 
 def resolve_ssh_tunnel(
-    profile: str = SecretProfile.DEFAULT, name: str | None = None, loaders=None
+    profile: str = DEFAULT_PROFILE, name: str | None = None, loaders=None
 ) -> SSHTunnelConfig | None:
     """An SSH secret's tunnel in the profile (then `default`); failing that, a tunnel put
     together from the SSH_* keys through the whole chain. None when there is no SSH_HOST."""

@@ -10,7 +10,7 @@ import threading
 
 from django.conf import settings
 
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 from secrets_app.formats.entries import InvalidImport, read_text
 from secrets_app.formats.yaml import parse_yaml
@@ -59,14 +59,14 @@ class ConfigFileLoader(BaseCredentialLoader):
             logger.warning("Config file %s: %s", path, problem)
         return {(entry.key, entry.profile): Sealed.encrypt(entry.value) for entry in entries}
 
-    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+    def lookup(self, key: str, profile: str = DEFAULT_PROFILE) -> Answer | None:
         values = self._current()
         for candidate in profiles_to_try(profile):
             if (key, candidate) in values:
                 return Answer(values[(key, candidate)], None, candidate)
         return None
 
-    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+    def get(self, key: str, profile: str = DEFAULT_PROFILE) -> Sealed | None:
         values = self._current()
         for candidate in profiles_to_try(profile):
             if (key, candidate) in values:

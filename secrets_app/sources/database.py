@@ -2,7 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret
 from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_try
@@ -30,13 +30,13 @@ def secret_for_key(key: str, profile: str) -> Secret | None:
 class DatabaseLoader(BaseCredentialLoader):
     source = "database"
 
-    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+    def get(self, key: str, profile: str = DEFAULT_PROFILE) -> Sealed | None:
         secret = secret_for_key(key, profile)
         return secret.value if secret else None
 
-    def origin(self, key: str, profile: str = SecretProfile.DEFAULT) -> Secret | None:
+    def origin(self, key: str, profile: str = DEFAULT_PROFILE) -> Secret | None:
         return secret_for_key(key, profile)
 
-    def lookup(self, key: str, profile: str = SecretProfile.DEFAULT) -> Answer | None:
+    def lookup(self, key: str, profile: str = DEFAULT_PROFILE) -> Answer | None:
         secret = secret_for_key(key, profile)
         return Answer(secret.value, secret, secret.profile) if secret else None

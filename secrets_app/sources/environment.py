@@ -5,7 +5,7 @@ never a credential, so this source does not see it (the same rule as child proce
 import os
 
 from secrets_app.child_env import is_server_configuration
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 from secrets_app.sources.base import BaseCredentialLoader
 
@@ -16,13 +16,13 @@ class EnvironmentLoader(BaseCredentialLoader):
     def __init__(self, environ=None):
         self.environ = os.environ if environ is None else environ
 
-    def contains(self, key: str, profile: str = SecretProfile.DEFAULT) -> bool:
+    def contains(self, key: str, profile: str = DEFAULT_PROFILE) -> bool:
         return key in self.environ and not is_server_configuration(key)
 
     # lookup(): the base's. The environment answers every profile alike: the server's base
     # layer, so its answers count as `default`'s (R18), not any one profile's.
 
-    def get(self, key: str, profile: str = SecretProfile.DEFAULT) -> Sealed | None:
+    def get(self, key: str, profile: str = DEFAULT_PROFILE) -> Sealed | None:
         if not self.contains(key, profile):
             return None
         return Sealed.encrypt(self.environ[key])

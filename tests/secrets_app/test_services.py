@@ -96,7 +96,8 @@ class TestCreate:
             ("name", "tab\there", "invisible or control character (U+0009)"),
             ("name", "x" * 256, "at most 255"),
             ("category", "Nope", "not a valid choice"),
-            ("profile", "qa", "not a valid choice"),
+            # R22: the refusal names the setting that would admit the profile.
+            ("profile", "qa", "unknown profile 'qa': add it to SECRETS_PROFILES"),
         ],
     )
     def test_bad_input_says_what_to_fix(self, admin_user, field, bad, message):

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from secrets_app.access.service_tokens import DEFAULT_LIFETIME_DAYS, create_service_token
 from secrets_app.access.tokens import MAX_LIFETIME_DAYS
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import profiles as configured_profiles
 from secrets_app.management.secrets_command import SecretsCommand
 
 OPTIONS = {"name": "NAME", "profiles": "--profile", "keys": "--key",
@@ -28,7 +28,7 @@ class Command(SecretsCommand):
         parser.add_argument(
             "--profile", dest="profiles", action="append", metavar="PROFILE", default=[],
             help=f"A profile it may read; repeat for more. One of: "
-                 f"{', '.join(SecretProfile.values)}.")
+                 f"{', '.join(configured_profiles())}.")
         parser.add_argument(
             "--key", dest="keys", action="append", metavar="GLOB", default=[],
             help="Only keys matching this shell-style pattern, e.g. 'POSTGRES_*' (quote it); "
@@ -54,7 +54,7 @@ class Command(SecretsCommand):
         creator = self.acting_admin(as_user)
         if not profiles:
             raise CommandError("Give at least one --profile the token may read, from "
-                               f"{', '.join(SecretProfile.values)}.")
+                               f"{', '.join(configured_profiles())}.")
         try:
             token, key = create_service_token(
                 creator, name=name, profiles=profiles, keys=keys, allowed_networks=networks,

@@ -4,7 +4,12 @@ import os
 
 from django.core.management.base import CommandError
 
-from secrets_app.constants import KEY_PATTERN, SecretProfile
+from secrets_app.constants import (
+    DEFAULT_PROFILE,
+    KEY_PATTERN,
+    profiles,
+    unknown_profile_message,
+)
 from secrets_app.formats.export import FORMATS, to_dotenv, to_yaml
 from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.models import Secret
@@ -24,8 +29,9 @@ class Command(SecretsCommand):
         self.add_profile_option(
             parser,
             "Export only this profile. YAML without --profile exports every profile; dotenv "
-            "exports one (default: default).",
-            default=None,
+            "exports one (default: default). A profile no longer in SECRETS_PROFILES is "
+            "exported too while it holds secrets.",
+            default=None, configured_only=False,
         )
         parser.add_argument(
             "--format", dest="file_format", choices=FORMATS, default="yaml",
@@ -40,7 +46,11 @@ class Command(SecretsCommand):
     def handle(self, *args, profile, file_format, output, as_user, **options):
         user = self.acting_user(as_user)
         if file_format == "dotenv" and not profile:
-            profile = SecretProfile.DEFAULT
+            profile = DEFAULT_PROFILE
+        if profile and profile not in profiles() and not Secret.objects.filter(
+                profile=profile).exists():
+            # A profile taken out of the setting stays exportable while it holds secrets.
+            raise CommandError(f"--profile: {unknown_profile_message(profile)}.")
         secrets = Secret.objects.order_by("profile", "name")
         if profile:
             secrets = secrets.filter(profile=profile)

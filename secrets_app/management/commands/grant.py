@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 
 from secrets_app.access.grants import add_grant, all_grants, find_subject, remove_grant
 from secrets_app.access.models import Role
-from secrets_app.constants import SecretProfile
+from secrets_app.constants import profiles
 from secrets_app.management.secrets_command import SecretsCommand
 
 OPTIONS = {"user": "--user", "group": "--group", "profile": "--profile", "role": "--role"}
@@ -27,7 +27,7 @@ class Command(SecretsCommand):
         parser.add_argument("--group", metavar="NAME",
                             help="The group to give the role to (instead of --user).")
         parser.add_argument("--profile", metavar="PROFILE",
-                            help=f"One of: {', '.join(SecretProfile.values)}.")
+                            help=f"One of: {', '.join(profiles())} (SECRETS_PROFILES).")
         parser.add_argument("--role", metavar="ROLE",
                             help=f"One of: {', '.join(Role.values)}. Not needed with --remove.")
         parser.add_argument("--remove", action="store_true",
@@ -63,9 +63,10 @@ class Command(SecretsCommand):
             self.stdout.write(f"Unchanged: {grant} already.")
 
     def _remove(self, actor, subject, profile) -> None:
-        if profile not in SecretProfile.values:
-            raise CommandError(f"--profile: Choose one of {', '.join(SecretProfile.values)}.")
         who = {"group": subject} if group_of(subject) else {"user": subject}
+        # A grant on a profile that left SECRETS_PROFILES can still be taken away.
+        if profile not in profiles() and not all_grants().filter(profile=profile).exists():
+            raise CommandError(f"--profile: Choose one of {', '.join(profiles())}.")
         grant = all_grants().filter(profile=profile, **who).first()
         if grant is None or not remove_grant(actor, grant):
             self.stdout.write(f"Nothing to remove: {describe(subject)} holds no role on "
