@@ -22,15 +22,32 @@ def _choice_error(choices) -> dict:
 
 
 class ProfileField(serializers.ChoiceField):
-    """A configured profile (SECRETS_PROFILES, R22). The choices are read when the field is
-    made, and DRF makes it again for every serializer (and the schema), so they follow the
-    setting. An update may keep a secret in a profile that has left the setting."""
+    """A configured profile (SECRETS_PROFILES, R22). Its choices are read each time they are
+    asked for, not kept: serializers made once at import (the schema's response examples)
+    follow the setting too. An update may keep a secret in a profile that left the setting."""
 
     def __init__(self, **kwargs):
-        super().__init__(choices=profile_choices(), **kwargs)
-        self.error_messages["invalid_choice"] = (
+        super().__init__(choices=(), **kwargs)
+
+    def _configured(self):
+        return dict(profile_choices())
+
+    def _ignored(self, value):  # ChoiceField.__init__ sets them; they are read, not stored
+        pass
+
+    choices = property(_configured, _ignored)
+    grouped_choices = property(_configured, _ignored)
+    choice_strings_to_values = property(_configured, _ignored)
+
+    @property
+    def error_messages(self):
+        return {**self._error_messages, "invalid_choice": (
             f'"{{input}}" is not a valid choice: add it to SECRETS_PROFILES, or use one of '
-            f'{", ".join(profiles())}.')
+            f'{", ".join(profiles())}.')}
+
+    @error_messages.setter
+    def error_messages(self, messages):
+        self._error_messages = messages
 
     def to_internal_value(self, data):
         instance = getattr(self.parent, "instance", None)
