@@ -21,6 +21,7 @@ from drf_spectacular.generators import SchemaGenerator
 from secrets_app.access.models import ProfileGrant
 from secrets_app.constants import parse_profiles, profiles
 from secrets_app.models import Secret
+from secrets_app.services.bulk import import_file
 from secrets_app.services.secrets import create_secret
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,17 @@ def test_R22_one_profile_of_the_file_and_a_flat_file_go_to_a_configured_profile(
                                 content_type="application/yaml")
     assert refused.status_code == 400
     assert "add it to SECRETS_PROFILES" in refused.json()["profile"][0]
+
+
+def test_R22_a_file_of_unconfigured_profiles_alone_names_the_setting(admin_user):
+    """With the default four, a Mage file of dev: and prod: only is not a flat file of bad
+    keys: each entry fails with the setting that would admit its profile."""
+    summary = import_file(b"dev:\n  A_KEY: 1\nprod:\n  B_KEY: 2\n", user=admin_user)
+    assert summary.counts()["failed"] == 2
+    assert {(p.profile, p.key) for p in summary.failed} == {("dev", "A_KEY"), ("prod", "B_KEY")}
+    assert all(p.reason.startswith(f"unknown profile '{p.profile}': add it to SECRETS_PROFILES")
+               for p in summary.failed)
+    assert not Secret.objects.exists()
 
 
 # --- creating ------------------------------------------------------------------------------

@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
 from secrets_app.child_env import is_readable, is_server_configuration
-from secrets_app.constants import DEFAULT_PROFILE, profiles, unknown_profile_message
+from secrets_app.constants import (
+    DEFAULT_PROFILE,
+    KEY_PATTERN,
+    PROFILE_NAME_PATTERN,
+    profiles,
+    unknown_profile_message,
+)
 from secrets_app.formats.entries import FileEntry, InvalidImport, Problem, admit
 from secrets_app.validation import (
     check_value,
@@ -150,8 +156,9 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
     pairs = [(key, value) for key, value in _pairs(reader, root) if not _is_version(key)]
     configured = profiles()  # SECRETS_PROFILES (R22)
     sectioned = any(
-        isinstance(key, yaml.ScalarNode) and key.value in configured
-        and (isinstance(value, yaml.MappingNode) or _is_null(value))
+        (isinstance(key, yaml.ScalarNode) and key.value in configured
+         and (isinstance(value, yaml.MappingNode) or _is_null(value)))
+        or _unconfigured_section(key, value, reader)
         for key, value in pairs
     )
     if not sectioned:  # a flat file: one profile
@@ -181,6 +188,19 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
                 f"{', '.join(f'{profile}:' for profile in configured)}", _line(key),
             ))
     return entries, skipped, failed
+
+
+def _unconfigured_section(key: yaml.Node, value: yaml.Node, reader) -> bool:
+    """A profile-shaped name (`qa:`) holding credential keys: a section of a profile that is
+    not configured, so a file of `dev:` and `prod:` alone says which setting admits them
+    rather than calling each section a bad key. A connector block (`trino:`) holds lowercase
+    settings, so it is not taken for one."""
+    return (
+        isinstance(key, yaml.ScalarNode) and bool(PROFILE_NAME_PATTERN.match(key.value))
+        and isinstance(value, yaml.MappingNode)
+        and any(isinstance(inner, yaml.ScalarNode) and KEY_PATTERN.match(inner.value)
+                for inner, _ in _pairs(reader, value))
+    )
 
 
 def _is_version(key: yaml.Node) -> bool:
