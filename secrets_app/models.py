@@ -10,7 +10,13 @@ from django.utils import timezone
 # ApiToken lives in access/models.py; imported here so Django registers it in this app (same
 # table, no migration) and old imports keep working.
 from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken  # noqa: F401
-from secrets_app.constants import KEY_MAX_LENGTH, NAME_MAX_LENGTH, SecretCategory, SecretProfile
+from secrets_app.constants import (
+    KEY_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    SecretCategory,
+    SecretProfile,
+    ValueFormat,
+)
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name
 
@@ -52,6 +58,11 @@ class Secret(models.Model):
         max_length=16, choices=SecretProfile.choices, default=SecretProfile.DEFAULT
     )
     description = models.TextField(blank=True, default="", max_length=2000)
+    # Set by the import only: how the value was written in the file, so the YAML export
+    # gives a mapping back as a mapping (R22). Not a secret; never shown or edited.
+    value_format = models.CharField(
+        max_length=8, choices=ValueFormat.choices, default=ValueFormat.TEXT, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
