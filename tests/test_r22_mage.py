@@ -356,3 +356,24 @@ class TestTemplatesInsideABlock:
         from secrets_app.services.bulk import import_file
         import_file(b"default:\n  A_KEY: !literal \"{{ x }}\"\n", user=admin_user)
         assert "A_KEY: !literal '{{ x }}'" in export()
+
+
+def test_R22_the_mage_example_in_docs_commands_is_what_the_command_prints(monkeypatch,
+                                                                           tmp_path):
+    """docs/commands.md's Mage AI example, file and output, is run here so it cannot drift."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text()
+    section = text.split("### Mage AI files", 1)[1]
+    file_text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    prompt, shown = shown[0], shown[1:]
+    assert prompt == "$ .venv/bin/python manage.py import_secrets io_config.yaml --templates skip"
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Path("io_config.yaml").write_text(file_text)
+    out, _, error = run("import_secrets", "io_config.yaml", "--templates", "skip")
+    assert not error
+    assert out.splitlines() == shown
+    trino = Secret.objects.get(profile="production", name="trino")
+    assert (trino.key, trino.category) == ("TRINO", "Database")
+    exported = yaml.safe_load(export())
+    assert exported["default"]["trino"] == yaml.safe_load(file_text)["default"]["trino"]
