@@ -377,3 +377,13 @@ def test_R22_the_mage_example_in_docs_commands_is_what_the_command_prints(monkey
     assert (trino.key, trino.category) == ("TRINO", "Database")
     exported = yaml.safe_load(export())
     assert exported["default"]["trino"] == yaml.safe_load(file_text)["default"]["trino"]
+
+
+def test_R22_a_kept_block_too_big_as_written_fails_with_the_size_reason(admin_user, settings):
+    from secrets_app.services.bulk import import_file
+    settings.SECRETS_MAX_VALUE_BYTES = 200
+    text = ("default:\n  trino:\n" + "".join(
+        f"    k{n}: \"{{{{ mage_secret_var('s{n}') }}}}\"\n" for n in range(10))).encode()
+    summary = import_file(text, user=admin_user, templates="keep")
+    assert [p.key for p in summary.failed] == ["trino"]
+    assert "The value is too long: at most 200 bytes" in summary.failed[0].reason

@@ -234,15 +234,16 @@ def _section(profile: str, pairs, reader):
             skipped.append(Problem(profile, key, "the value is null", line))
             continue
         try:
-            value, value_format = reader.value_text(value_node)
+            try:
+                value, value_format = reader.value_text(value_node)
+            except Unresolved:
+                if reader.templates != "keep":
+                    raise
+                value, value_format = reader.as_written(value_node)  # never Unresolved
         except Unresolved as error:
-            if reader.templates == "skip":
-                skipped.append(Problem(profile, key, str(error), line))
-                continue
-            if reader.templates == "fail":
-                failed.append(Problem(profile, key, str(error), line))
-                continue
-            value, value_format = reader.as_written(value_node)
+            (skipped if reader.templates == "skip" else failed).append(
+                Problem(profile, key, str(error), line))
+            continue
         except ValueError as error:  # reasons written for people, never quoting the value
             failed.append(Problem(profile, key, str(error), line))
             continue
