@@ -29,6 +29,16 @@ class SecretCategory(models.TextChoices):
     CUSTOM = "Custom", "Custom"
 
 
+class ValueFormat(models.TextChoices):
+    """How an imported value was written, so the YAML export writes it back the same way
+    (R22): TEXT a scalar; JSON a mapping or sequence, stored as JSON text; TEMPLATE a
+    `{{ ... }}` template kept as written (`--templates keep`), exported for Mage to resolve."""
+
+    TEXT = "text", "text"
+    JSON = "json", "json"
+    TEMPLATE = "template", "template"
+
+
 # Profiles (R22): `default` always exists and is every lookup's fallback (R5.5); the others
 # come from SECRETS_PROFILES. profiles() is the one home for "which profiles are configured".
 DEFAULT_PROFILE = "default"
@@ -221,6 +231,21 @@ def group_of(key: str) -> str | None:
         if key.startswith(prefix) and len(key) > len(prefix):
             return group
     return None
+
+
+# A connector block's name (R22): `trino:`, `spark:`, ... a lowercase identifier whose
+# value is a mapping, stored whole under its own name with the upper-cased key.
+CONNECTOR_NAME = re.compile(r"\A[a-z][a-z0-9_]*\Z")
+
+
+def category_for_connector(name: str) -> SecretCategory:
+    """A connector block's category: the service whose key prefix is the upper-cased name
+    (trino -> TRINO_ -> Database, postgres -> PostgreSQL, google -> GCP), else Custom."""
+    prefix = f"{name.upper()}_"
+    for group, prefixes in GROUP_PREFIXES.items():
+        if prefix in prefixes:
+            return GROUP_CATEGORY[group]
+    return SecretCategory.CUSTOM
 
 
 def category_for_key(key: str) -> SecretCategory:

@@ -16,6 +16,7 @@ from secrets_app.constants import (
     NAME_MAX_LENGTH,
     PROFILE_MAX_LENGTH,
     SecretCategory,
+    ValueFormat,
 )
 from secrets_app.fields import EncryptedField
 from secrets_app.validation import skeleton_digest, validate_key, validate_name
@@ -58,6 +59,11 @@ class Secret(models.Model):
     # stays stored, listed and exported when its profile leaves the setting.
     profile = models.CharField(max_length=PROFILE_MAX_LENGTH, default=DEFAULT_PROFILE)
     description = models.TextField(blank=True, default="", max_length=2000)
+    # Set by the import only: how the value was written in the file, so the YAML export
+    # gives a mapping back as a mapping (R22). Not a secret; never shown or edited.
+    value_format = models.CharField(
+        max_length=8, choices=ValueFormat.choices, default=ValueFormat.TEXT, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(

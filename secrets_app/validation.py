@@ -45,8 +45,9 @@ KEY_RULE = (
     f"{KEY_MAX_LENGTH} characters (for example POSTGRES_PASSWORD)."
 )
 CONNECTOR_BLOCK = (
-    "A nested connector block such as trino: is not one credential: write each of its "
-    "settings as its own KEY: value entry (TRINO_HOST, TRINO_USER, ...)."
+    "A nested connector block such as trino: is named in lowercase letters, digits and "
+    "underscores, starting with a letter (it is then stored whole, as one secret); or write "
+    "each of its settings as its own KEY: value entry (TRINO_HOST, TRINO_USER, ...)."
 )
 # What a name must not contain, because it shows as nothing (or as a blank that is no space):
 # control (Cc), format (Cf: bidi overrides, zero-width characters, BOM), surrogates (Cs: cannot

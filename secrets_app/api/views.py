@@ -36,6 +36,7 @@ from secrets_app.api.permissions import IsSecretsAdmin, MayWriteSomewhere, Signe
 from secrets_app.constants import DEFAULT_PROFILE, unknown_profile_message
 from secrets_app.constants import profiles as configured_profiles
 from secrets_app.filters import SecretFilter
+from secrets_app.formats.entries import TEMPLATE_CHOICES
 from secrets_app.models import Secret
 from secrets_app.services.bulk import import_file
 from secrets_app.services.reveal import decrypt_with_tunnel, reveal_ssh_tunnel
@@ -160,6 +161,11 @@ class SecretViewSet(viewsets.ModelViewSet):
         parameters=[
             OpenApiParameter("profile", str, enum=schema.ConfiguredProfileNames(),
                              description="Only this profile's section; a flat file's profile."),
+            OpenApiParameter("templates", str, enum=list(TEMPLATE_CHOICES), default="fail",
+                             description="A template the server cannot resolve "
+                             "({{ mage_secret_var('x') }}; an upload never reads the server's "
+                             "environment, so every env_var too): fail its entry, skip it "
+                             "(reported with its reason), or keep the text as written."),
             OpenApiParameter("dry_run", bool, description="Check without storing. It "
                              "compares values, so it counts as one decrypt (rate-limited, "
                              "audited)."),
@@ -181,8 +187,12 @@ class SecretViewSet(viewsets.ModelViewSet):
         if profile is not None and profile not in configured_profiles():
             return Response({"profile": [f"{unknown_profile_message(profile)}."]},
                             status=status.HTTP_400_BAD_REQUEST)
+        templates = request.query_params.get("templates") or "fail"
+        if templates not in TEMPLATE_CHOICES:
+            return Response({"templates": [f"Choose one of {', '.join(TEMPLATE_CHOICES)}."]},
+                            status=status.HTTP_400_BAD_REQUEST)
         summary = import_file(
-            data, user=request.user, profile=profile,
+            data, user=request.user, profile=profile, templates=templates,
             dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
             filename=getattr(upload, "name", "") or "",
         )

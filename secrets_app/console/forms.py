@@ -130,6 +130,14 @@ class ImportForm(forms.Form):
         error_messages={"invalid_choice": UNKNOWN_PROFILE_CHOICE},
         help_text="Only this profile; a flat or .env file goes here (default: default).",
     )
+    templates = forms.ChoiceField(
+        label="Templates the server cannot resolve",
+        choices=[("fail", "Fail the entry"), ("skip", "Skip the entry"),
+                 ("keep", "Keep the text as written")],
+        initial="fail", required=False,
+        help_text="Such as {{ mage_secret_var('x') }}; an upload never reads the server's "
+                  "environment, so every {{ env_var('X') }} too.",
+    )
     dry_run = forms.BooleanField(required=False, label="Dry run: show what would change")
 
     def __init__(self, *args, writable=None, **kwargs):

@@ -254,6 +254,7 @@ def secret_import(request):
                 form.cleaned_data["file"], user=request.user,
                 profile=form.cleaned_data["profile"] or None,
                 dry_run=form.cleaned_data["dry_run"],
+                templates=form.cleaned_data["templates"] or "fail",
                 filename=form.cleaned_data["file"].name,
             )
         except (InvalidImport, ImportConflict) as error:

@@ -6,13 +6,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.constants import category_for_key
+from secrets_app.constants import ValueFormat, category_for_key
 from secrets_app.validation import (
     EMPTY_VALUE,
     check_value,
     require_value,
 )
 
+# What to do with a template the server cannot resolve (R22): `{{ mage_secret_var(...) }}`,
+# or an env_var this import may not read. fail: the entry fails (the default); skip: it is
+# reported as skipped with the reason; keep: the text is stored as written, as `!literal`.
+TEMPLATE_CHOICES = ("fail", "skip", "keep")
 MAX_PROBLEMS = 1000  # skipped and failed entries reported; past it the file is refused whole
 
 
@@ -26,10 +30,21 @@ class InvalidImport(ValueError):
 
 @dataclass
 class FileEntry:
+    """One entry to store. `key` is the secret's name; a connector block (`trino:`) keeps
+    its lowercase name there and gives its UPPER key and category in `secret_key` and
+    `category`."""
+
     profile: str
     key: str
     value: str = field(repr=False)
     line: int | None = None
+    value_format: str = ValueFormat.TEXT
+    secret_key: str = ""
+    category: str | None = None
+
+    @property
+    def stored_key(self) -> str:
+        return self.secret_key or self.key
 
 
 @dataclass
@@ -75,7 +90,8 @@ def admit(entry: FileEntry, entries: list, skipped: list, failed: list) -> None:
     """The value rules of create (validation.py), on the value as it will be stored: an empty
     one is skipped, an oversized one fails its entry."""
     try:
-        require_value(entry.value, category=category_for_key(entry.key))
+        require_value(entry.value,
+                      category=entry.category or category_for_key(entry.stored_key))
     except ValidationError:
         skipped.append(Problem(entry.profile, entry.key, EMPTY_VALUE, entry.line))
         return
@@ -85,6 +101,13 @@ def admit(entry: FileEntry, entries: list, skipped: list, failed: list) -> None:
         failed.append(Problem(entry.profile, entry.key, error.messages[0], entry.line))
         return
     entries.append(entry)
+
+
+def check_templates(choice: str) -> str:
+    if choice not in TEMPLATE_CHOICES:
+        raise InvalidImport(
+            f"unknown templates choice '{choice}': use one of {', '.join(TEMPLATE_CHOICES)}")
+    return choice
 
 
 def check_problem_count(skipped: list, failed: list) -> None:

@@ -10,13 +10,22 @@ from django.views.decorators.debug import sensitive_variables
 
 from secrets_app.child_env import is_readable, is_server_configuration
 from secrets_app.constants import (
+    CONNECTOR_NAME,
     DEFAULT_PROFILE,
     KEY_PATTERN,
     PROFILE_NAME_PATTERN,
+    ValueFormat,
+    category_for_connector,
     profiles,
     unknown_profile_message,
 )
-from secrets_app.formats.entries import FileEntry, InvalidImport, Problem, admit
+from secrets_app.formats.entries import (
+    FileEntry,
+    InvalidImport,
+    Problem,
+    admit,
+    check_templates,
+)
 from secrets_app.validation import (
     check_value,
     key_message,
@@ -104,8 +113,12 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 @sensitive_variables()
-def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True):
-    """Entries, skipped and failed problems from an io_config.yaml-shaped document."""
+def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True,
+               templates: str = "fail"):
+    """Entries, skipped and failed problems from an io_config.yaml-shaped document.
+    `templates` (fail, skip, keep) says what becomes of a template this import cannot
+    resolve (R22)."""
+    check_templates(templates)
     _check_events(text)
     loader = Loader(text)
     try:
@@ -118,7 +131,7 @@ def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True)
                 f"the top level must be a mapping of profiles to KEY: value entries, not {kind}"
             )
         _check_expansion(root)
-        return _entries_from(root, profile, _Reader(loader, resolve_env_vars))
+        return _entries_from(root, profile, _Reader(loader, resolve_env_vars, templates))
     except yaml.YAMLError as error:
         raise InvalidImport(f"not valid YAML: {_describe(error)}") from None
     finally:
@@ -215,20 +228,40 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+def _is_connector_block(key: str, value_node: yaml.Node) -> bool:
+    """`trino:`, `spark:`, ...: a lowercase identifier holding a mapping, not a profile's
+    name (a profile nested in a profile is a mistake, reported as a bad key name)."""
+    return (isinstance(value_node, yaml.MappingNode) and CONNECTOR_NAME.fullmatch(key)
+            is not None and key not in profiles())
+
+
 @sensitive_variables()
 def _section(profile: str, pairs, reader):
     entries, skipped, failed = [], [], []
     for key_node, value_node in pairs:
         key, line = _scalar_text(key_node), _line(key_node)
-        if key_problems(key):
+        connector = _is_connector_block(key, value_node)
+        if not connector and key_problems(key):
             nested = isinstance(value_node, yaml.MappingNode)
             failed.append(Problem(profile, key, key_message(key, nested=nested), line))
+            continue
+        if connector and key_problems(key.upper()):  # too long for a key
+            failed.append(Problem(profile, key, key_message(key.upper()), line))
             continue
         if _is_null(value_node):
             skipped.append(Problem(profile, key, "the value is null", line))
             continue
         try:
-            value = reader.value_text(value_node)
+            try:
+                value, value_format = reader.value_text(value_node)
+            except Unresolved:
+                if reader.templates != "keep":
+                    raise
+                value, value_format = reader.as_written(value_node)  # never Unresolved
+        except Unresolved as error:
+            (skipped if reader.templates == "skip" else failed).append(
+                Problem(profile, key, str(error), line))
+            continue
         except ValueError as error:  # reasons written for people, never quoting the value
             failed.append(Problem(profile, key, str(error), line))
             continue
@@ -238,32 +271,54 @@ def _section(profile: str, pairs, reader):
                 "nested value", line,
             ))
             continue
-        admit(FileEntry(profile, key, value, line), entries, skipped, failed)
+        entry = FileEntry(profile, key, value, line, value_format)
+        if connector:  # stored under its own name, with an UPPER key (validation.py)
+            entry.secret_key, entry.category = key.upper(), category_for_connector(key)
+        admit(entry, entries, skipped, failed)
     return entries, skipped, failed
 
 
-class _Reader:
-    """Turns value nodes into stored text: scalars as written (5432 and 3.10 keep their
-    text), booleans as true/false, nested mappings and lists as JSON text. `{{ env_var('X') }}`
-    templates are resolved only when allowed; `!literal` values never are."""
+class Unresolved(ValueError):
+    """A template this import cannot resolve: what `templates` (fail, skip, keep) decides."""
 
-    def __init__(self, loader, resolve_env_vars: bool):
+
+class _Reader:
+    """Turns value nodes into stored text and its ValueFormat: scalars as written (5432 and
+    3.10 keep their text), booleans as true/false, nested mappings and lists as JSON text.
+    `{{ env_var('X') }}` templates are resolved only when allowed; `!literal` values never
+    are; a template left unresolved raises Unresolved, or is kept as written (`as_written`)."""
+
+    def __init__(self, loader, resolve_env_vars: bool, templates: str = "fail"):
         self.loader = loader
         self.resolve_env_vars = resolve_env_vars
+        self.templates = templates
+        self.resolving = True
 
     @sensitive_variables()
-    def value_text(self, node: yaml.Node) -> str:
+    def value_text(self, node: yaml.Node) -> tuple[str, str]:
         if isinstance(node, yaml.ScalarNode):
             _check_size(node.value)
             if node.tag == LITERAL_TAG:
-                return node.value
+                return node.value, ValueFormat.TEXT
             if node.tag == "tag:yaml.org,2002:bool":
-                return "true" if self.loader.construct_object(node) else "false"
-            return self._templates(node.value)
+                return ("true" if self.loader.construct_object(node) else "false",
+                        ValueFormat.TEXT)
+            text = self._templates(node.value)
+            kept = not self.resolving and "{{" in text
+            return text, ValueFormat.TEMPLATE if kept else ValueFormat.TEXT
         nested = self._nested(self.loader.construct_object(node, deep=True))
         text = json.dumps(nested, ensure_ascii=False, default=str)
         _check_size(text)
-        return text
+        return text, ValueFormat.JSON
+
+    @sensitive_variables()
+    def as_written(self, node: yaml.Node) -> tuple[str, str]:
+        """The value with every template kept as written, none resolved (`keep`)."""
+        self.resolving = False
+        try:
+            return self.value_text(node)
+        finally:
+            self.resolving = True
 
     def _nested(self, value):
         if isinstance(value, str):
@@ -276,29 +331,30 @@ class _Reader:
 
     @sensitive_variables()
     def _templates(self, text: str) -> str:
-        if "{{" not in text:
+        if "{{" not in text or not self.resolving:
             return text
 
         def substitute(match: re.Match) -> str:
             env = ENV_VAR_TEMPLATE.match(match.group(1))
             if env is None:
-                raise ValueError(
-                    "unsupported template: only {{ env_var('NAME') }} is resolved"
+                raise Unresolved(
+                    "unsupported template: only {{ env_var('NAME') }} is resolved (the "
+                    "templates choice keep stores it as written, skip leaves it out)"
                 )
             if not self.resolve_env_vars:
-                raise ValueError(
+                raise Unresolved(
                     "env_var templates are resolved only by the manage.py import_secrets "
                     "command, for the operator or an --as user who may read `default`: an "
                     "upload cannot read the server's environment"
                 )
             name = env.group(2)
             if is_server_configuration(name) or (name in os.environ and not is_readable(name)):
-                raise ValueError(
+                raise Unresolved(
                     f"environment variable {name} is the server's own configuration: env_var "
                     "cannot read it"
                 )
             if name not in os.environ:
-                raise ValueError(f"environment variable {name} is not set (used by env_var)")
+                raise Unresolved(f"environment variable {name} is not set (used by env_var)")
             return os.environ[name]
 
         return TEMPLATE.sub(substitute, text)

@@ -24,7 +24,7 @@ from audit_app.context import current as current_context
 from audit_app.models import AuditAction, Channel
 from secrets_app.access.policy import access_of
 from secrets_app.audit import secret_change_entry
-from secrets_app.constants import DEFAULT_PROFILE, profiles, unknown_profile_message
+from secrets_app.constants import DEFAULT_PROFILE, ValueFormat, profiles, unknown_profile_message
 from secrets_app.crypto import DecryptionError, get_encryption_service
 from secrets_app.fields import Sealed
 from secrets_app.formats.dotenv import detect_format, last_line_wins, parse_dotenv
@@ -33,6 +33,7 @@ from secrets_app.formats.entries import (
     InvalidImport,
     Problem,
     check_problem_count,
+    check_templates,
     read_text,
 )
 from secrets_app.formats.yaml import parse_yaml
@@ -104,6 +105,7 @@ def import_file(
     filename: str = "",
     progress: Progress | None = None,
     resolve_env_vars: bool | None = None,
+    templates: str = "fail",
 ) -> ImportSummary:
     """Parse `data` (bytes, str or a binary stream) and upsert its entries.
 
@@ -111,6 +113,7 @@ def import_file(
     dotenv file goes (default `default`). `file_format` is "yaml", "dotenv" or "auto".
     `env_var` templates are resolved only on the command line unless `resolve_env_vars`
     says otherwise: an uploaded file must not read the server's environment (its keys).
+    `templates` (fail, skip, keep) decides what becomes of a template left unresolved (R22).
     """
     # Its "unchanged" answers whether a value is right, so every import costs one decrypt
     # (R17.2), charged before the file is read: a refusal (not an admin, audited; over the
@@ -126,6 +129,7 @@ def import_file(
             user is None or access_of(user).reads(DEFAULT_PROFILE))
     if profile is not None and profile not in profiles():
         raise InvalidImport(unknown_profile_message(profile))
+    check_templates(templates)
     text = read_text(data)
     if file_format == "auto":
         file_format = detect_format(filename, text)
@@ -134,7 +138,8 @@ def import_file(
             *parse_dotenv(text, profile or DEFAULT_PROFILE)
         )
     elif file_format == "yaml":
-        entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars)
+        entries, skipped, failed = parse_yaml(text, profile, resolve_env_vars=resolve_env_vars,
+                                              templates=templates)
     else:
         raise InvalidImport(f"unknown format '{file_format}': use yaml or dotenv")
     entries = _within_grants(entries, user, failed)
@@ -182,9 +187,16 @@ def _upsert(entries, summary: ImportSummary, *, user, dry_run: bool, progress,
                 if secret is None:
                     to_create.append(entry)
                 elif same_value(secret, entry.value):
-                    summary.unchanged += 1
+                    if entry.value_format in (ValueFormat.TEXT, secret.value_format):
+                        # Plain text (a .env file) says nothing about shape: keep the stored one.
+                        summary.unchanged += 1
+                    else:  # the same text, now known as a mapping or a kept template (R22)
+                        secret.value_format, secret.import_changed = entry.value_format, [
+                            "value_format"]
+                        to_update.append(secret)
                 else:
-                    secret.value = entry.value
+                    secret.value, secret.value_format = entry.value, entry.value_format
+                    secret.import_changed = ["value"]
                     to_update.append(secret)
                 if progress and (done % BATCH == 0 or done == total):
                     progress(done, total)
@@ -243,7 +255,7 @@ def _existing_secrets(latest: dict) -> dict:
     for profile, names in by_profile.items():
         for start in range(0, len(names), BATCH):
             rows = Secret.objects.filter(profile=profile, name__in=names[start:start + BATCH])
-            for secret in rows.only("id", "name", "profile", "value"):
+            for secret in rows.only("id", "name", "profile", "value", "value_format"):
                 existing[(secret.name, secret.profile)] = secret
     return existing
 
@@ -253,8 +265,9 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
     now = timezone.now()
     created = [
         Secret(
-            name=entry.key, key=entry.key, value=entry.value,
-            category=infer_category(None, entry.key), profile=entry.profile,
+            name=entry.key, key=entry.stored_key, value=entry.value,
+            value_format=entry.value_format, profile=entry.profile,
+            category=entry.category or infer_category(None, entry.stored_key),
             created_at=now, updated_at=now, created_by=user, updated_by=user,
         )
         for entry in to_create
@@ -263,10 +276,12 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
     for secret in to_update:
         secret.updated_at, secret.updated_by = now, user
     Secret.objects.bulk_update(
-        to_update, ["value", "updated_at", "updated_by"], batch_size=BATCH
+        to_update, ["value", "value_format", "updated_at", "updated_by"], batch_size=BATCH
     )
 
-    next_number = next_version_numbers(secret.pk for secret in to_update)
+    # A new version only where the value changed, not its shape alone.
+    revised = [secret for secret in to_update if "value" in secret.import_changed]
+    next_number = next_version_numbers(secret.pk for secret in revised)
     versions = [
         SecretVersion(secret=secret, number=FIRST_VERSION, value=secret.value,
                       created_by=user, created_at=now, profile=secret.profile)
@@ -275,7 +290,7 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
         SecretVersion(secret=secret, number=next_number.get(secret.pk, FIRST_VERSION),
                       value=secret.value, created_by=user, created_at=now,
                       profile=secret.profile)
-        for secret in to_update
+        for secret in revised
     ]
     SecretVersion.objects.bulk_create(versions, batch_size=BATCH)
 
@@ -284,7 +299,8 @@ def _write(to_create: list[FileEntry], to_update: list[Secret], summary, user,
         for secret in created
     ] + [
         secret_change_entry(AuditAction.UPDATE, secret,
-                            detail={"via": "import", "changed": ["value"]}, user=user)
+                            detail={"via": "import", "changed": secret.import_changed},
+                            user=user)
         for secret in to_update
     ]
     audit.append(log.Entry(

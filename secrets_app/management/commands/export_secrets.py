@@ -10,7 +10,7 @@ from secrets_app.constants import (
     profiles,
     unknown_profile_message,
 )
-from secrets_app.formats.export import FORMATS, to_dotenv, to_yaml
+from secrets_app.formats.export import FORMATS, exportable_name, shaped, to_dotenv, to_yaml
 from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.models import Secret
 from secrets_app.services.reveal import DecryptFailed, reveal_secrets
@@ -19,10 +19,13 @@ from secrets_app.services.reveal import DecryptFailed, reveal_secrets
 class Command(SecretsCommand):
     help = (
         "Write secrets in PLAINTEXT as an io_config.yaml-shaped YAML file or a .env file, "
-        "entries named by secret name, which import_secrets reads back unchanged. Secrets "
-        "whose name is not an UPPER_SNAKE key could not be read back and are left out (with a "
-        "warning). Every exported value is audited as a decrypt. Files written with --output "
-        "are readable by you alone (mode 600)."
+        "entries named by secret name, which import_secrets reads back unchanged. A value "
+        "imported from a mapping or list is written back as one in YAML (as JSON text in "
+        "dotenv); a connector block (trino:) under its lowercase name, in YAML only. Secrets "
+        "whose name import_secrets could not read back are left out (with a warning). A "
+        "template imported with --templates keep is written as it was, for Mage to resolve; "
+        "import it again with --templates keep. Every exported value is audited as a "
+        "decrypt. Files written with --output are readable by you alone (mode 600)."
     )
 
     def add_arguments(self, parser):
@@ -56,8 +59,15 @@ class Command(SecretsCommand):
             secrets = secrets.filter(profile=profile)
         exportable = []
         for secret in secrets:
-            if KEY_PATTERN.match(secret.name):
+            if KEY_PATTERN.match(secret.name) or (
+                    file_format == "yaml"
+                    and exportable_name(secret.name, secret.value_format)):
                 exportable.append(secret)
+            elif file_format == "dotenv" and exportable_name(secret.name, secret.value_format):
+                self.stderr.write(
+                    f"Left out '{secret.name}' ({secret.profile}): a connector block is "
+                    "exported in YAML only (--format yaml)."
+                )
             else:
                 self.stderr.write(
                     f"Left out '{secret.name}' ({secret.profile}): its name is not an "
@@ -68,9 +78,12 @@ class Command(SecretsCommand):
             values = reveal_secrets(exportable, user, via="export_secrets")
         except DecryptFailed as error:
             raise CommandError(f"{error}. Nothing was exported.") from None
-        by_profile: dict[str, dict[str, str]] = {}
+        by_profile: dict[str, dict] = {}
         for secret in exportable:
-            by_profile.setdefault(secret.profile, {})[secret.name] = values[secret.pk]
+            value = values[secret.pk]
+            if file_format == "yaml":  # a mapping or list as one (R22); dotenv: the text
+                value = shaped(value, secret.value_format)
+            by_profile.setdefault(secret.profile, {})[secret.name] = value
         if file_format == "dotenv":
             text = to_dotenv(by_profile.get(profile, {}))
         else:

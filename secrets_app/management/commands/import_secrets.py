@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import CommandError
 
-from secrets_app.formats.entries import InvalidImport
+from secrets_app.formats.entries import TEMPLATE_CHOICES, InvalidImport
 from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.bulk import IMPORT_RATE_LIMITED, ImportConflict, import_file
 from secrets_app.services.reveal import RateLimited
@@ -33,23 +33,30 @@ class Command(SecretsCommand):
             help="How to read FILE (default: auto, from its name and first line).",
         )
         parser.add_argument(
+            "--templates", choices=TEMPLATE_CHOICES, default="fail",
+            help="A template this command cannot resolve ({{ mage_secret_var('x') }}, or an "
+                 "env_var that is unset or not readable here): fail its entry (default), "
+                 "skip it (reported with its reason), or keep the text as written.",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true",
             help="Check the file and show what would change, without storing anything.",
         )
         self.add_as_option(parser)
 
-    def handle(self, *args, file, profile, file_format, dry_run, as_user, **options):
+    def handle(self, *args, file, profile, file_format, dry_run, as_user, templates,
+               **options):
         user = self.acting_user(as_user)
         progress = self._progress_bar if self.stdout.isatty() else None
         try:
             if file == "-":
                 summary = self._import(sys.stdin.buffer, user, profile, file_format, dry_run,
-                                       "", progress)
+                                       "", progress, templates)
             else:
                 try:
                     with open(file, "rb") as handle:
                         summary = self._import(handle, user, profile, file_format, dry_run,
-                                               file, progress)
+                                               file, progress, templates)
                 except OSError as error:
                     raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         except (InvalidImport, ImportConflict) as error:
@@ -61,9 +68,10 @@ class Command(SecretsCommand):
         self._report(summary, file)
 
     @staticmethod
-    def _import(stream, user, profile, file_format, dry_run, filename, progress):
+    def _import(stream, user, profile, file_format, dry_run, filename, progress, templates):
         return import_file(stream, user=user, profile=profile, dry_run=dry_run,
-                           file_format=file_format, filename=filename, progress=progress)
+                           file_format=file_format, filename=filename, progress=progress,
+                           templates=templates)
 
     def _progress_bar(self, done: int, total: int) -> None:
         width = 30

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('secrets_app', '0008_version_profile'),
+        ('secrets_app', '0009_secret_value_format'),
     ]
 
     operations = [
