@@ -164,6 +164,15 @@ def test_R22_a_file_of_unconfigured_profiles_alone_names_the_setting(admin_user)
     assert not Secret.objects.exists()
 
 
+def test_R22_a_connector_block_is_not_taken_for_an_unconfigured_profile(admin_user):
+    """`trino:` holds lowercase settings, a profile section holds keys: a flat file's
+    connector block still imports whole into default."""
+    summary = import_file(b"trino:\n  host: h\n  port: 8080\nA_KEY: v\n", user=admin_user)
+    assert summary.counts()["failed"] == 0, summary.failed
+    assert {(s.profile, s.name) for s in Secret.objects.all()} == {
+        ("default", "trino"), ("default", "A_KEY")}
+
+
 # --- creating ------------------------------------------------------------------------------
 
 
