@@ -8,7 +8,7 @@ import yaml
 from django.views.decorators.debug import sensitive_variables
 
 from secrets_app.constants import CONNECTOR_NAME, KEY_PATTERN, ValueFormat
-from secrets_app.formats.yaml import LITERAL_TAG
+from secrets_app.formats.yaml import EXPORT_MARKER, LITERAL_TAG
 
 FORMATS = ("yaml", "dotenv")
 _NEEDS_DOUBLE_QUOTES = re.compile(r"['\n\r]")
@@ -87,7 +87,7 @@ def to_yaml(values_by_profile: dict[str, dict]) -> str:
         profile: {name: values[name] for name in sorted(values)}
         for profile, values in sorted(values_by_profile.items())
     }
-    return yaml.dump(
+    return EXPORT_MARKER + "\n" + yaml.dump(
         ordered, Dumper=_ExportDumper, allow_unicode=True,
         default_flow_style=False, sort_keys=False, width=10_000,
     )

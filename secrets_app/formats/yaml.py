@@ -112,13 +112,26 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+# The first line of every YAML export. An export is data: a template in it was stored as text
+# (kept from a file, typed by someone), so reading it back never resolves it, whoever imports
+# it and however (an upload's kept env_var must not turn into the operator's value on a
+# backup round trip). No braces: Mage renders the whole file as a template first.
+EXPORT_MARKER = "# Exported by Kozmo Secrets: its templates are data, kept as written."
+
+
+def is_export(text: str) -> bool:
+    return text.lstrip("\ufeff").startswith(EXPORT_MARKER)
+
+
 @sensitive_variables()
 def parse_yaml(text: str, profile: str | None, *, resolve_env_vars: bool = True,
                templates: str = "fail"):
     """Entries, skipped and failed problems from an io_config.yaml-shaped document.
     `templates` (fail, skip, keep) says what becomes of a template this import cannot
-    resolve (R22)."""
+    resolve (R22); in a Kozmo export every template is kept as written (EXPORT_MARKER)."""
     check_templates(templates)
+    if is_export(text):
+        resolve_env_vars, templates = False, "keep"
     _check_events(text)
     loader = Loader(text)
     try:

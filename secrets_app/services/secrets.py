@@ -20,7 +20,7 @@ from audit_app.context import audit_context
 from audit_app.models import AuditAction
 from secrets_app.access.policy import access_of, refuse, require_write
 from secrets_app.audit import recorded_as
-from secrets_app.constants import DEFAULT_PROFILE, NAME_MAX_LENGTH
+from secrets_app.constants import DEFAULT_PROFILE, NAME_MAX_LENGTH, ValueFormat
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret, SecretVersion, SSHTunnel
 from secrets_app.services.rules import (
@@ -261,6 +261,12 @@ def _apply_changes(secret: Secret, changes: dict, value: str | None) -> list[str
         # answer (a new version or not) cannot confirm a guessed value (R17.2).
         secret.value = value
         changed.append("value")
+        if secret.value_format == ValueFormat.TEMPLATE:
+            # A value typed in is no longer the template a file kept: the export writes it
+            # as text (a `{{` in it marked !literal). A JSON value stays JSON while it is
+            # JSON (the export falls back to text when it is not).
+            secret.value_format = ValueFormat.TEXT
+            changed.append("value_format")
     return changed
 
 
@@ -335,12 +341,13 @@ def restore_version(secret: Secret, number: int, user) -> Secret:
         if version is None:
             raise VersionNotFound(f"Version {number} of this secret does not exist.")
         current.value = Sealed(version.value.token)
+        current.value_format = ValueFormat.TEXT  # how the old value was written is not kept
         current.updated_at = timezone.now()
         current.updated_by = user
         new_version = _add_version(current, user, restored_from=number)
         with recorded_as(action=AuditAction.RESTORE,
                          detail={"restored_version": number, "new_version": new_version.number}):
-            current.save(update_fields=["value", "updated_at", "updated_by"])
+            current.save(update_fields=["value", "value_format", "updated_at", "updated_by"])
     return current
 
 
