@@ -41,8 +41,10 @@ def unconfigured_profiles_check(app_configs=None, **kwargs):
     return [Warning(
         f"Profiles that hold secrets are not in SECRETS_PROFILES: {held}. Their secrets stay "
         "listed and exportable (export_secrets --profile NAME), but nothing can be created "
-        "or imported there.",
-        hint=f"Add them back to SECRETS_PROFILES (now {', '.join(profiles())}), or export "
-             "their secrets and move or delete them.",
+        "or imported there. Add them back to SECRETS_PROFILES (now "
+        f"{', '.join(profiles())}), or move their secrets (edit their profile) or delete "
+        "them.",
+        # No hint=: Django prints it after a tab, which the commands' escaped output shows
+        # as a literal \t.
         id="kozmo.W002",
     )]

@@ -194,6 +194,11 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
     for key, value in pairs:
         name = _scalar_text(key)
         if only_profile and name != only_profile:
+            if not isinstance(value, yaml.MappingNode) and not _is_null(value):
+                # Outside any section: not another profile's, so said, not dropped.
+                skipped.append(Problem("(top level)", name, (
+                    f"outside the {only_profile}: section, and only {only_profile} was asked "
+                    "for"), _line(key)))
             continue
         if isinstance(value, yaml.MappingNode):
             if name in configured:
@@ -337,9 +342,18 @@ class _Reader:
         if isinstance(value, str):
             return self._templates(value)
         if isinstance(value, dict):
-            return {str(key): self._nested(item) for key, item in value.items()}
+            nested = {str(key): self._nested(item) for key, item in value.items()}
+            if len(nested) < len(value):
+                # 1 and "1" (or true and "True") are one key as text: one would be lost.
+                raise ValueError("two keys inside this mapping are the same as text (e.g. 1 "
+                                 "and '1'): quote them so they differ")
+            return nested
         if isinstance(value, list):
             return [self._nested(item) for item in value]
+        if value is not None and not isinstance(value, bool | int | float):
+            # A set, bytes or a date would be stored as Python's printout of it.
+            raise ValueError(f"a value inside this mapping is a {type(value).__name__}, "
+                             "which JSON cannot hold: write it as text")
         return value
 
     @sensitive_variables()

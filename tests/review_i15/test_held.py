@@ -31,7 +31,8 @@ def test_a_plain_api_value_with_a_template_exports_literal_and_round_trips(
     """The control for the json finding: a text value holding {{ }} keeps its !literal."""
     monkeypatch.setenv("OPERATOR_TOKEN", OPERATOR)
     created = admin_api.post(SECRETS, {"name": "K", "key": "K", "profile": "default",
-                                       "value": json.dumps({"k": "{{ env_var('OPERATOR_TOKEN') }}"})},
+                                       "value": json.dumps(
+                                           {"k": "{{ env_var('OPERATOR_TOKEN') }}"})},
                              format="json")
     assert created.status_code == 201, created.content
     path = tmp_path / "e.yaml"
@@ -63,7 +64,7 @@ def test_server_configuration_is_never_read_by_the_operator_either(monkeypatch, 
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         handle.write(text)
-    out, _, error = run("import_secrets", handle.name, "--templates", templates)
+    _out, _, _error = run("import_secrets", handle.name, "--templates", templates)
     for secret in Secret.objects.all():
         assert "server-key-material" not in secret.value.reveal()
 
@@ -92,5 +93,5 @@ def test_exported_nested_keys_cannot_inject_entries(admin_user, tmp_path):
     path = tmp_path / "e.yaml"
     run("export_secrets", "--output", str(path))
     assert yaml.safe_load(path.read_text()) == {"default": {"trino": nasty}}
-    out, _, error = run("import_secrets", str(path), "--templates", "keep")
+    out, _, _error = run("import_secrets", str(path), "--templates", "keep")
     assert "1 unchanged" in out, out
