@@ -387,3 +387,29 @@ def test_R22_a_kept_block_too_big_as_written_fails_with_the_size_reason(admin_us
     summary = import_file(text, user=admin_user, templates="keep")
     assert [p.key for p in summary.failed] == ["trino"]
     assert "The value is too long: at most 200 bytes" in summary.failed[0].reason
+
+
+def test_R22_the_readme_mage_example_does_what_readme_says(db, settings, tmp_path):
+    """README's Mage example, imported as README says: the template fails (fail) or is kept
+    (keep), the mapping and the trino block come back as they were, and importing the export
+    reports everything unchanged."""
+    settings.SECRETS_PROFILES = "default,dev,prod"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### Mage AI files as they are", 1)[1]
+    text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    source = tmp_path / "io_config.yaml"
+    source.write_text(text)
+    out, _, _ = run("import_secrets", str(source))
+    assert "POSTGRES_PASSWORD" in out and "unsupported template" in out
+    run("import_secrets", str(source), "--templates", "keep")
+    path = tmp_path / "export.yaml"
+    run("export_secrets", "--output", str(path))
+    exported = yaml.safe_load(path.read_text())
+    original = yaml.safe_load(text)
+    for profile in ("default", "dev"):
+        for name in ("GOOGLE_SERVICE_ACC_KEY", "trino", "POSTGRES_PASSWORD"):
+            assert exported[profile][name] == original[profile][name], (profile, name)
+    assert exported["dev"]["POSTGRES_HOST"] == "db.dev.internal"
+    again, _, error = run("import_secrets", str(path))
+    assert not error
+    assert again.endswith(": 0 created, 0 updated, 8 unchanged, 0 skipped, 0 failed\n"), again
