@@ -4,7 +4,6 @@ Each test asserts what the docs promise; a failing test is a finding."""
 
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from audit_app.models import AuditLog
@@ -30,20 +29,6 @@ def as_user(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user, 'review')[1]}")
     return client
-
-
-@pytest.fixture
-def dev_reader(admin_user):
-    user = User.objects.create_user("rita", "", "rita-password")
-    add_grant(admin_user, user, "development", "reader")
-    return user
-
-
-@pytest.fixture
-def dev_editor(admin_user):
-    user = User.objects.create_user("ed", "", "ed-password")
-    add_grant(admin_user, user, "development", "editor")
-    return user
 
 
 # --- F1: SSH tunnel assembled from non-database sources ignores "strict per profile" -------

@@ -33,20 +33,6 @@ def as_user(user):
     return with_key(create_token(user, "review2")[1])
 
 
-@pytest.fixture
-def prod_editor(admin_user):
-    user = User.objects.create_user("pat", "", "pat-password")
-    add_grant(admin_user, user, "production", "editor")
-    return user
-
-
-@pytest.fixture
-def dev_editor(admin_user):
-    user = User.objects.create_user("ed", "", "ed-password")
-    add_grant(admin_user, user, "development", "editor")
-    return user
-
-
 # --- A: resolve() reads the value and "where it came from" in two separate lookups ----------
 
 

@@ -1,29 +1,16 @@
 """What held in the outside review of issue 15 (R22)."""
 
-import io
 import json
 
 import pytest
 import yaml
 from django.contrib.auth.models import User
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from secrets_app.access.grants import add_grant
 from secrets_app.models import Secret
+from tests.review_i15.common import OPERATOR, SECRETS, run
 
 pytestmark = pytest.mark.django_db
-SECRETS = "/api/v1/secrets/"
-OPERATOR = "operator-only-token-9f8e"
-
-
-def run(*args):
-    out, err, error = io.StringIO(), io.StringIO(), ""
-    try:
-        call_command(*args, stdout=out, stderr=err)
-    except CommandError as raised:
-        error = str(raised)
-    return out.getvalue(), err.getvalue(), error
 
 
 def test_a_plain_api_value_with_a_template_exports_literal_and_round_trips(
