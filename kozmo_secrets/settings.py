@@ -198,14 +198,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["secrets_app.api.permissions.SignedIn"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "secrets_app.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "secrets_app.api.parsers.MultiPartParser",
-    ],
+    # Request bodies are JSON (a form body answers 415), except the import's upload, whose
+    # view names its own parsers (issue 13).
+    "DEFAULT_PARSER_CLASSES": ["secrets_app.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "secrets_app.api.pagination.PageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Readable operation ids, error schemas, Retry-After (issue 13).
+    "DEFAULT_SCHEMA_CLASS": "secrets_app.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "secrets_app.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -213,8 +212,22 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Kozmo Secrets API",
     "DESCRIPTION": (
         "Encrypted secrets for a data/AI platform team. Authenticate with "
-        "`Authorization: Token <key>`. Values are always masked except in decrypt answers."
+        "`Authorization: Token <key>` (or `Bearer <key>`): a person's API token or a service "
+        "token. Request bodies are JSON (the import also takes a file). Values are always "
+        "masked except in decrypt answers. Errors answer `{\"detail\": ...}`, or the fields "
+        "at fault on a 400; 429 and 503 say when to try again in `Retry-After`."
     ),
+    # The groups of operations (each path's first part), in this order, with what they hold.
+    "TAGS": [
+        {"name": "secrets", "description": "Secrets: list, read masked, change, decrypt, "
+                                           "import, history."},
+        {"name": "credentials", "description": "Many keys at once, through every source, "
+                                               "for programs."},
+        {"name": "tokens", "description": "Your own API tokens."},
+        {"name": "service-tokens", "description": "Tokens for programs (admins)."},
+        {"name": "grants", "description": "Roles on profiles (admins)."},
+        {"name": "audit", "description": "The audit log."},
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -9,6 +9,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    # The schema's words for the parameters (DRF's speak of "the paginated result set").
+    page_query_description = "The page, from 1."
+    page_size_query_description = "Rows a page: 50 unless asked, at most 500."
 
 
 class SecretPagination(PageNumberPagination):

@@ -92,7 +92,7 @@ class SecretSerializer(serializers.Serializer):
     # (validation.py); its ValidationError answers 400 on the field at fault.
     name = serializers.CharField()
     key = serializers.CharField(trim_whitespace=False,
-                                help_text="A ConfigKey or any UPPER_SNAKE name.")
+                                help_text="An UPPER_SNAKE name, e.g. POSTGRES_PASSWORD.")
     value = MaskedValueField(
         required=False,
         help_text="Required on create. On update, omit it, send \"\" or send back "
@@ -193,13 +193,15 @@ class ProfileCountSerializer(serializers.Serializer):
 class VersionSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", read_only=True,
                                        allow_null=True)
-    value = serializers.SerializerMethodField()
+    # Not get_value: that name is DRF's own Field.get_value, whose docstring the schema read.
+    value = serializers.SerializerMethodField(method_name="masked",
+                                              help_text="Always ********.")
 
     class Meta:
         model = SecretVersion
         fields = ["number", "value", "created_at", "created_by", "restored_from"]
 
-    def get_value(self, version) -> str:
+    def masked(self, version) -> str:
         return MASK
 
 
@@ -251,10 +253,6 @@ class NewApiTokenSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "key"]
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class SubjectField(serializers.CharField):

@@ -2,7 +2,6 @@
 
 from django.db.models import Count
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -52,35 +51,42 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def errors(*codes: int) -> dict:
-    """OpenAPI responses for the errors an operation can answer."""
-    words = {
-        400: "Invalid input (the fields at fault, or a detail)",
-        401: "Not authenticated",
-        403: "Admin privileges required",
-        404: "Not found (or, on lists, an invalid page)",
-        409: "Conflict",
-        415: "Unsupported media type: send JSON (or, for import, the file)",
-        429: "Rate limit exceeded. Try again later.",
-        500: "Failed to decrypt secret",
-    }
-    # 400 answers name the fields at fault ({"field": ["why"]}) or say {"detail": ...}.
+    """OpenAPI responses for the errors an operation can answer; the schema class
+    (schema.AutoSchema) gives each its shape, and 429 and 503 their Retry-After."""
     # Every operation may answer 400: a control character in any query parameter (R17.8).
-    return {
-        code: OpenApiResponse(OpenApiTypes.OBJECT if code == 400 else s.ErrorSerializer,
-                              description=words[code])
-        for code in sorted({400, *codes})
-    }
+    return {code: OpenApiResponse(description=schema.ERROR_WORDS[code])
+            for code in sorted({400, *codes})}
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.SecretSerializer(many=True), **errors(400, 401, 404)}),
-    retrieve=extend_schema(responses={200: s.SecretSerializer, **errors(401, 404)}),
-    create=extend_schema(responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)}),
+    list=extend_schema(
+        responses={200: s.SecretSerializer(many=True), **errors(400, 401, 404, 429, 503)},
+        description="List secrets, values masked, 50 a page (`page_size` up to 500). Filter "
+                    "with `search` (a name or a key), `category` and `profile`; sort with "
+                    "`ordering`. Anyone signed in; a service token sees its scope only."),
+    retrieve=extend_schema(
+        responses={200: s.SecretSerializer, **errors(401, 403, 404, 429, 503)},
+        description="One secret, value masked. Anyone signed in who may list it; a service "
+                    "token within its scope."),
+    create=extend_schema(
+        responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)},
+        description="Create a secret (201); the answer shows its value masked. Admins, and "
+                    "editors of its profile. Audited."),
     update=extend_schema(
-        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)}),
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)},
+        description="Replace a secret's fields. Leaving `value` out (or sending \"\" or the "
+                    "mask ******** back) keeps it; a value sent is kept as a new version. "
+                    "Admins and editors of its profile (of both, when `profile` changes). "
+                    "Audited."),
     partial_update=extend_schema(
-        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)}),
-    destroy=extend_schema(responses={204: None, **errors(401, 403, 404)}),
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)},
+        description="Change some of a secret's fields; `value` as for the full update. "
+                    "Admins and editors of its profile (of both, when `profile` changes). "
+                    "Audited."),
+    destroy=extend_schema(
+        responses={204: None, **errors(401, 403, 404)},
+        description="Delete a secret with its history (204). Admins and editors of its "
+                    "profile. Audited."),
 )
 class SecretViewSet(viewsets.ModelViewSet):
     """Secrets: everyone signed in may list and read (values masked); admins and editors of
@@ -133,9 +139,13 @@ class SecretViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: s.DecryptedSecretSerializer, **errors(401, 403, 404, 429, 500)},
-        description="The plaintext (admins only, rate-limited, audited). SSH secrets also "
-                    "carry their tunnel.",
+        responses={200: s.DecryptedSecretSerializer,
+                   **errors(401, 403, 404, 429, 500, 503)},
+        description="The plaintext value; an SSH secret's tunnel too, password and private "
+                    "key decrypted. Admins, readers and editors of its profile, and service "
+                    "tokens within their scope. Rate-limited (the decrypt limit; a service "
+                    "token has its own budget) and audited, refusals too; never cached "
+                    "(Cache-Control: no-store).",
     )
     @action(detail=True, methods=["post"])
     def decrypt(self, request, pk=None):
@@ -143,7 +153,11 @@ class SecretViewSet(viewsets.ModelViewSet):
         revealed = decrypt_with_tunnel(secret, request.user)
         return Response(s.DecryptedSecretSerializer(revealed).data, headers=NO_STORE)
 
-    @extend_schema(responses={200: s.ProfileCountSerializer(many=True), **errors(401)})
+    @extend_schema(
+        responses={200: s.ProfileCountSerializer(many=True), **errors(401, 403, 429, 503)},
+        description="Every configured profile with the number of its secrets you may see, "
+                    "then any profile no longer configured that still holds secrets. Anyone "
+                    "signed in; a service token counts its scope only.")
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def profiles(self, request):
         counts = dict(
@@ -170,7 +184,14 @@ class SecretViewSet(viewsets.ModelViewSet):
                              "compares values, so it counts as one decrypt (rate-limited, "
                              "audited)."),
         ],
-        responses={200: s.ImportSummarySerializer, **errors(400, 401, 403, 409, 415, 429)},
+        responses={200: s.ImportSummarySerializer,
+                   **errors(400, 401, 403, 409, 415, 429, 503)},
+        description="Import a Mage io_config.yaml or a .env file (detected from its lines): "
+                    "the multipart field `file`, or the file as the request body "
+                    "(Content-Type: application/yaml). Answers what was created, updated, "
+                    "left unchanged, skipped and failed, entry by entry. Admins and editors "
+                    "(an entry of a profile you may not edit fails alone). Counts as one "
+                    "decrypt against the decrypt limit (a dry run too); audited.",
     )
     @action(detail=False, methods=["post"], url_path="import", filter_backends=[],
             parser_classes=[MultiPartParser, RawFileParser])
@@ -201,9 +222,12 @@ class SecretViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=s.TunnelRequestSerializer,
         responses={200: s.RevealedTunnelSerializer,
-                   **errors(400, 401, 403, 404, 415, 429, 500)},
-        description="A whole decrypted SSH tunnel config for a connector (admins only, "
-                    "rate-limited, audited).",
+                   **errors(400, 401, 403, 404, 415, 429, 500, 503)},
+        description="A whole decrypted SSH tunnel config for a connector: the named SSH "
+                    "secret's tunnel, else the profile's first, else its SSH_* keys. Admins, "
+                    "readers and editors of the profile; a service token of that profile "
+                    "without key patterns. Rate-limited and audited as a decrypt; never "
+                    "cached (Cache-Control: no-store).",
     )
     @action(detail=False, methods=["post"], url_path="ssh-tunnel", filter_backends=[])
     def ssh_tunnel(self, request):
@@ -216,14 +240,19 @@ class SecretViewSet(viewsets.ModelViewSet):
                             status=status.HTTP_404_NOT_FOUND)
         return Response(tunnel, headers=NO_STORE)
 
-    @extend_schema(responses={200: s.VersionSerializer(many=True), **errors(401, 403, 404)})
+    @extend_schema(
+        responses={200: s.VersionSerializer(many=True), **errors(401, 403, 404)},
+        description="A secret's value history, newest first, values masked. Admins and "
+                    "editors of its profile.")
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def versions(self, request, pk=None):
         versions = secret_versions(self.get_object(), request.user)
         return Response(s.VersionSerializer(versions, many=True).data)
 
-    @extend_schema(request=None,
-                   responses={200: s.SecretSerializer, **errors(401, 403, 404)})
+    @extend_schema(
+        request=None, responses={200: s.SecretSerializer, **errors(401, 403, 404)},
+        description="Make version `number` the current value again, kept as a new version; "
+                    "answers the secret. Admins and editors of its profile. Audited.")
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore",
             filter_backends=[])
     def restore(self, request, pk=None, number=None):
@@ -233,10 +262,16 @@ class SecretViewSet(viewsets.ModelViewSet):
 
 # audit_app knows nothing of this package; here its viewset gets the house error responses.
 @extend_schema_view(
-    list=extend_schema(responses={200: audit_api.AuditLogSerializer(many=True),
-                                  **errors(400, 401, 403, 404)}),
-    retrieve=extend_schema(responses={200: audit_api.AuditLogSerializer,
-                                      **errors(401, 403, 404)}),
+    list=extend_schema(
+        responses={200: audit_api.AuditLogSerializer(many=True), **errors(400, 401, 403, 404)},
+        description="The audit log, newest first, 50 a page: filter by `action`, `user`, "
+                    "`secret`, `channel`, `allowed`, `since` and `until` (ISO 8601). Admins, "
+                    "and users with the audit_app.view_auditlog permission."),
+    retrieve=extend_schema(
+        responses={200: audit_api.AuditLogSerializer, **errors(401, 403, 404)},
+        description="One audit row by its sequence number, with the hashes that chain it "
+                    "to the one before. Admins, and users with the audit_app.view_auditlog "
+                    "permission."),
 )
 class AuditLogViewSet(audit_api.AuditLogViewSet):
     pass
@@ -244,7 +279,10 @@ class AuditLogViewSet(audit_api.AuditLogViewSet):
 
 # create and destroy have bodies of their own and carry their schema where they are defined.
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)}),
+    list=extend_schema(
+        responses={200: s.ApiTokenSerializer(many=True), **errors(401, 404)},
+        description="Your own API tokens, never their keys: prefix, created, expiry, last "
+                    "use, revoked."),
 )
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -263,7 +301,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
 
     @extend_schema(
         request=s.ApiTokenSerializer,
-        responses={201: s.NewApiTokenSerializer, **errors(400, 401, 415, 429)},
+        responses={201: s.NewApiTokenSerializer, **errors(400, 401, 415, 429, 503)},
         description=(
             "Create a token; its key is in this answer only. With a username and password "
             "(HTTP Basic) the token expires in at most 90 days, even if `expires_in_days` "
@@ -289,14 +327,19 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
         body["key"] = key
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
-    @extend_schema(responses={204: None, **errors(401, 404)})
+    @extend_schema(responses={204: None, **errors(401, 404)},
+                   description="Revoke one of your tokens (204): it answers 401 from then "
+                               "on. Audited.")
     def destroy(self, request, *args, **kwargs):
         revoke_token(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.GrantSerializer(many=True), **errors(401, 403, 404)}),
+    list=extend_schema(
+        responses={200: s.GrantSerializer(many=True), **errors(401, 403, 404)},
+        description="Every grant (a user's or a group's role on a profile), by profile, then "
+                    "subject. Admins only."),
 )
 class GrantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Per-profile grants (R18): who holds which role on which profile. Admins only; every
@@ -312,7 +355,7 @@ class GrantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                    **errors(400, 401, 403, 415)},
         description="Give a user or a group a role on a profile: 201 when that changed "
                     "something (a new grant, or another role replacing the one held), 200 "
-                    "when the same grant already existed.",
+                    "when the same grant already existed. Admins only; audited.",
     )
     def create(self, request, *args, **kwargs):
         ask = self.get_serializer(data=request.data)
@@ -322,15 +365,18 @@ class GrantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(self.get_serializer(grant).data,
                         status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK)
 
-    @extend_schema(responses={204: None, **errors(401, 403, 404)})
+    @extend_schema(responses={204: None, **errors(401, 403, 404)},
+                   description="Take a grant away (204). Admins only; audited.")
     def destroy(self, request, *args, **kwargs):
         remove_grant(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.ServiceTokenSerializer(many=True),
-                                  **errors(401, 403, 404)}),
+    list=extend_schema(
+        responses={200: s.ServiceTokenSerializer(many=True), **errors(401, 403, 404)},
+        description="Every service token, newest first, with its scope and never its key; "
+                    "revoked ones stay listed with `revoked_at`. Admins only."),
 )
 class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Service tokens (R19): read-only keys for programs, limited to profiles, key patterns
@@ -343,8 +389,10 @@ class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         responses={201: s.NewServiceTokenSerializer, **errors(400, 401, 403, 415)},
-        description="Create a service token; its key is in this answer only (it is stored "
-                    "as a digest). Use it as `Authorization: Token <key>` or `Bearer <key>`.",
+        description="Create a service token for a program: the profiles, key patterns and "
+                    "networks it may read from. Its key is in this answer only (the server "
+                    "keeps a digest); use it as `Authorization: Token <key>` or "
+                    "`Bearer <key>`. Admins only; audited.",
     )
     def create(self, request, *args, **kwargs):
         ask = self.get_serializer(data=request.data)
@@ -362,7 +410,8 @@ class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
     @extend_schema(responses={204: None, **errors(401, 403, 404)},
-                   description="Revoke it (again: nothing changes, still 204).")
+                   description="Revoke a service token at once (204; again: nothing "
+                               "changes, still 204). Admins only; audited.")
     def destroy(self, request, *args, **kwargs):
         revoke_service_token(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
