@@ -20,8 +20,20 @@ STANDARD_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "d
 ERROR = {
     "type": "object",
     "description": "An error: what went wrong, in words.",
-    "properties": {"detail": {"type": "string"}},
+    "properties": {
+        "detail": {"type": "string"},
+        "refused": {
+            "type": "array", "items": {"$ref": "#/components/schemas/RefusedKey"},
+            "description": "On a refused credentials request: the keys (or the profile) "
+                           "outside your grants or your service token's scope.",
+        },
+    },
     "required": ["detail"],
+}
+REFUSED_KEY = {
+    "type": "object",
+    "properties": {"key": {"type": "string"}, "profile": {"type": "string"}},
+    "required": ["key", "profile"],
 }
 # Field messages come as DRF writes them: a list of strings per field, an object for a nested
 # field ({"ssh": {"host": [...]}}) or a list's item ({"profiles": {"0": [...]}}); `detail` is
@@ -40,7 +52,8 @@ NESTED_ERRORS = {
     "description": "A nested field's messages, by its own fields (or a list's item numbers).",
     "additionalProperties": {},
 }
-COMPONENTS = {"Error": ERROR, "FieldErrors": FIELD_ERRORS, "NestedErrors": NESTED_ERRORS}
+COMPONENTS = {"Error": ERROR, "RefusedKey": REFUSED_KEY, "FieldErrors": FIELD_ERRORS,
+              "NestedErrors": NESTED_ERRORS}
 RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 0},
@@ -81,6 +94,18 @@ class AutoSchema(openapi.AutoSchema):
             literal = [part for part in url_path.split("/") if re.fullmatch(r"[\w-]+", part)]
             verb = literal[-1].replace("-", "_")
         return f"{resource}_{verb}"
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # A `list` action declared (@extend_schema) to answer one object answers one object
+        # (GET /credentials/): drf-spectacular would wrap it in an array because of the name.
+        declared = self.get_response_serializers()
+        if (getattr(self.view, "action", None) == "list" and isinstance(declared, dict)
+                and declared):
+            if serializer is None:  # the operation's main answer: the lowest status's
+                serializer = declared[min(declared, key=str)]
+            serializer = getattr(serializer, "response", serializer)  # an OpenApiResponse's
+            return openapi.is_list_serializer(openapi.force_instance(serializer))
+        return super()._is_list_view(serializer)
 
     def get_description(self) -> str:
         # A docstring is written for the code's readers, not the API's: an operation without

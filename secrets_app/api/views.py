@@ -434,7 +434,7 @@ class CredentialsViewSet(viewsets.ViewSet):
                              "(POSTGRES_HOST,POSTGRES_PASSWORD). Leave it out for every key "
                              "stored for the profile that you may read."),
         ],
-        responses={200: s.CredentialsSerializer, **errors(400, 401, 403, 429, 500)},
+        responses={200: s.CredentialsSerializer, **errors(400, 401, 403, 429, 500, 503)},
         description="The values of many keys in one request, each from the first source that "
         "holds it (database, environment, config file, AWS), with that source. Keys no source "
         "holds are listed in `missing`; keys outside your grants or your service token's "
