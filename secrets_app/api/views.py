@@ -377,6 +377,9 @@ class CredentialsView(APIView):
 
     action = "credentials"  # SignedIn lets service tokens reach it (their main use)
     service_actions = {"credentials"}
+    # Tokens only: a GET is no CSRF-protected act, so no page may make a signed-in browser
+    # spend its owner's decrypt budget or fill the audit log.
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(
         parameters=[
