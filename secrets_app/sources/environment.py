@@ -16,7 +16,7 @@ from secrets_app.sources.base import BaseCredentialLoader
 
 # What boto3 signs in with from the environment (the AWS source's own credentials).
 AWS_SIGN_IN = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                         "AWS_SECURITY_TOKEN"})
+                         "AWS_SECURITY_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"})
 
 
 # What libpq (psycopg) reads from the environment to reach and sign in to PostgreSQL.
