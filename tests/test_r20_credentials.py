@@ -353,3 +353,23 @@ def test_R20_without_the_aws_source_aws_variables_are_the_environments(admin_api
     response = admin_api.get(URL, {"keys": "AWS_ACCESS_KEY_ID"})
     assert response.status_code == 200
     assert response.json()["credentials"]["AWS_ACCESS_KEY_ID"]["value"] == "pipeline-key"
+
+
+def test_R20_the_servers_own_postgres_sign_in_is_not_an_environment_answer(
+        admin_api, monkeypatch, settings):
+    monkeypatch.setenv("PGPASSWORD", "SERVER-PG-CANARY")
+    # The rule reads the configured engine; the test's connection stays as it is.
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE",
+                        "django.db.backends.postgresql")
+    response = admin_api.get(URL, {"keys": "PGPASSWORD"})
+    assert response.status_code == 200
+    assert response.json()["missing"] == ["PGPASSWORD"]
+
+
+def test_R20_a_browser_session_cannot_fetch_credentials(admin_client, stored):
+    # Programs use tokens; a signed-in browser led to this URL by another page must not
+    # spend its owner's decrypt budget or read values.
+    response = admin_client.get(URL, {"keys": "API_KEY"})
+    assert response.status_code == 401
+    assert "VALUE" not in response.content.decode()
+    assert not AuditLog.objects.filter(action=AuditAction.DECRYPT).exists()
