@@ -11,6 +11,7 @@ import re
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework.viewsets import ViewSetMixin
 
 from secrets_app.constants import profiles
 
@@ -80,13 +81,11 @@ class AutoSchema(openapi.AutoSchema):
         """`<resource>_<action>`: secrets_list, secrets_decrypt, secrets_restore,
         service_tokens_destroy, credentials_get. The resource is the path's first part; the
         action is the viewset's standard one, a custom action's last literal path part
-        (import, ssh_tunnel, restore), or `get` for a `list` that answers one object."""
+        (import, ssh_tunnel, restore), or a plain view's method (get)."""
         resource = self._tokenize_path()[0].replace("-", "_")
         action = getattr(self.view, "action", None)
-        if action is None:  # a plain view: its method
+        if not isinstance(self.view, ViewSetMixin):  # a plain view (any `action` is its own)
             verb = self.method.lower()
-        elif action == "list" and not self._is_list_view():
-            verb = "get"
         elif action in STANDARD_ACTIONS:
             verb = action
         else:
@@ -94,18 +93,6 @@ class AutoSchema(openapi.AutoSchema):
             literal = [part for part in url_path.split("/") if re.fullmatch(r"[\w-]+", part)]
             verb = literal[-1].replace("-", "_")
         return f"{resource}_{verb}"
-
-    def _is_list_view(self, serializer=None) -> bool:
-        # A `list` action declared (@extend_schema) to answer one object answers one object
-        # (GET /credentials/): drf-spectacular would wrap it in an array because of the name.
-        declared = self.get_response_serializers()
-        if (getattr(self.view, "action", None) == "list" and isinstance(declared, dict)
-                and declared):
-            if serializer is None:  # the operation's main answer: the lowest status's
-                serializer = declared[min(declared, key=str)]
-            serializer = getattr(serializer, "response", serializer)  # an OpenApiResponse's
-            return openapi.is_list_serializer(openapi.force_instance(serializer))
-        return super()._is_list_view(serializer)
 
     def get_description(self) -> str:
         # A docstring is written for the code's readers, not the API's: an operation without
