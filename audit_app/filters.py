@@ -4,9 +4,10 @@ from datetime import UTC
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
-from audit_app.models import AuditAction, AuditLog, Channel
+from audit_app.models import AuditAction, AuditLog, AuditSecretRead, Channel
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
@@ -32,7 +33,9 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class AuditFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     user = django_filters.CharFilter(field_name="username", help_text="Username.")
-    secret = django_filters.UUIDFilter(field_name="secret_id", help_text="Secret id.")
+    secret = django_filters.UUIDFilter(
+        method="filter_secret",
+        help_text="Secret id: the rows about it, and the requests that read it among others.")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     allowed = django_filters.BooleanFilter()
     since = BoundedIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte",
@@ -43,3 +46,8 @@ class AuditFilter(django_filters.FilterSet):
     class Meta:
         model = AuditLog
         fields = ["action", "user", "secret", "channel", "allowed", "since", "until"]
+
+    def filter_secret(self, queryset, name, value):
+        # A credentials request is one row for many secrets (R20): found by any of them.
+        also_read = AuditSecretRead.objects.filter(secret_id=value).values("row_id")
+        return queryset.filter(Q(secret_id=value) | Q(pk__in=also_read))

@@ -15,7 +15,7 @@ from datetime import UTC
 from django.db import transaction
 
 from audit_app.context import current
-from audit_app.models import GENESIS_HASH, AuditChainHead, AuditLog
+from audit_app.models import GENESIS_HASH, AuditChainHead, AuditLog, AuditSecretRead
 from kozmo_secrets.escaping import printable
 
 _FROM_CONTEXT = object()
@@ -32,6 +32,9 @@ class Entry:
     secret_profile: str = ""
     detail: dict = field(default_factory=dict)
     user: object = _FROM_CONTEXT
+    # Further secrets this one row read (a credentials request, R20): the filter by secret
+    # finds the row by any of them.
+    secrets_read: tuple = ()
 
 
 def entry_hash(row: AuditLog) -> str:
@@ -87,6 +90,7 @@ def record(action: str, **fields) -> AuditLog:
 def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
     """Write several audit rows with one lock, one hash pass and one bulk insert."""
     context = current()
+    entries = list(entries)
     with transaction.atomic():
         # The migration creates the head; get_or_create covers a flushed database.
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
@@ -119,6 +123,12 @@ def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
         if rows:
             AuditLog.objects.bulk_create(rows)
             head.save(update_fields=["last_sequence", "last_hash"])
+            reads = [AuditSecretRead(row=row, secret_id=secret_id)
+                     for row, entry in zip(rows, entries, strict=True)
+                     for secret_id in dict.fromkeys(entry.secrets_read)
+                     if secret_id != entry.secret_id]
+            if reads:
+                AuditSecretRead.objects.bulk_create(reads)
     return rows
 
 

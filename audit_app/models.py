@@ -99,6 +99,34 @@ class AuditLog(models.Model):
         raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
 
 
+class AuditSecretRead(models.Model):
+    """A secret one row read besides its own `secret_id`: a credentials request (R20) is one
+    row naming many keys, and this index lets the filter by secret find it ("who read
+    secret X"). The row's detail lists the same ids, so the hash chain covers them; these
+    rows are written with it and, like it, never changed."""
+
+    row = models.ForeignKey(AuditLog, on_delete=models.PROTECT, related_name="secrets_read",
+                            editable=False)
+    secret_id = models.UUIDField(editable=False, db_index=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["row", "secret_id"],
+                                               name="audit_secret_read_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.row_id} read {self.secret_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
+
+
 class AuditChainHead(models.Model):
     """The one row holding the chain's tail. Writers lock it, so the chain has no forks, and
     verification compares it with the last row to catch a truncated log."""

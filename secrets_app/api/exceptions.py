@@ -85,7 +85,9 @@ def api_exception_handler(exc, context):
             reason = code if code not in (None, "permission_denied") else (
                 "not allowed for this caller")
             record_refusal(request, request.user, reason)
-        return _json(ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
+        refused = getattr(exc, "refused", None)  # what of the caller's question was refused
+        return _json({"detail": ADMIN_REQUIRED, "refused": refused} if refused
+                     else ADMIN_REQUIRED, status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         if errors.get("name") == [DUPLICATE_NAME]:

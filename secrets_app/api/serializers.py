@@ -326,3 +326,20 @@ class NewServiceTokenSerializer(ServiceTokenSerializer):
 
     class Meta(ServiceTokenSerializer.Meta):
         fields = ["id", "key", *ServiceTokenSerializer.Meta.fields[1:]]
+
+
+class CredentialSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    source = serializers.ChoiceField(choices=["database", "environment", "config_file", "aws"])
+    profile = serializers.CharField(help_text="The profile whose entry answered: `default` "
+                                    "when the profile asked for lacks the key (and for the "
+                                    "environment, which has no profiles).")
+
+
+class CredentialsSerializer(serializers.Serializer):
+    """The answer of GET /credentials (R20); written by the service, described here."""
+
+    profile = serializers.CharField()
+    credentials = serializers.DictField(child=CredentialSerializer())
+    missing = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Keys asked for that no source holds.")

@@ -11,6 +11,7 @@ router.register("audit", views.AuditLogViewSet, basename="audit")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("grants", views.GrantViewSet, basename="grant")
 router.register("service-tokens", views.ServiceTokenViewSet, basename="service-token")
+router.register("credentials", views.CredentialsViewSet, basename="credentials")
 
 # Included at api/: reverse("api:secret-list"), and the schema and its Swagger UI, which
 # describe this API, are api:schema and api:docs.

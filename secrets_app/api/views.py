@@ -39,6 +39,7 @@ from secrets_app.filters import SecretFilter
 from secrets_app.formats.entries import TEMPLATE_CHOICES
 from secrets_app.models import Secret
 from secrets_app.services.bulk import import_file
+from secrets_app.services.credentials import fetch_credentials
 from secrets_app.services.reveal import decrypt_with_tunnel, reveal_ssh_tunnel
 from secrets_app.services.secrets import (
     delete_secret,
@@ -366,3 +367,37 @@ class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         revoke_service_token(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CredentialsViewSet(viewsets.ViewSet):
+    """Credentials for programs (R20): many keys in one request, each through the source
+    chain (database, environment, config file, AWS), in the caller's scope."""
+
+    service_actions = {"list"}  # a service token's main use
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("profile", str, enum=schema.ConfiguredProfileNames(),
+                             default=DEFAULT_PROFILE,
+                             description="The profile to resolve for; a key it lacks is "
+                             "answered by `default`'s."),
+            OpenApiParameter("keys", str, description="Comma-separated key names "
+                             "(POSTGRES_HOST,POSTGRES_PASSWORD). Leave it out for every key "
+                             "stored for the profile that you may read."),
+        ],
+        responses={200: s.CredentialsSerializer, **errors(400, 401, 403, 429, 500)},
+        description="The values of many keys in one request, each from the first source that "
+        "holds it (database, environment, config file, AWS), with that source. Keys no source "
+        "holds are listed in `missing`; keys outside your grants or your service token's "
+        "profiles and key patterns are refused (403, naming them). The server's own "
+        "configuration (DJANGO_*, SECRETS_*, KOZMO_*, DATABASE_URL, REDIS_URL) is never "
+        "served. One request is one decrypt of your rate limit, and one audit row names "
+        "every key served.",
+    )
+    def list(self, request):
+        asked = request.query_params.getlist("keys")
+        keys = None if not asked else [
+            name.strip() for text in asked for name in text.split(",") if name.strip()]
+        credentials = fetch_credentials(
+            request.user, request.query_params.get("profile") or DEFAULT_PROFILE, keys)
+        return Response(credentials.as_dict(), headers=NO_STORE)

@@ -15,11 +15,12 @@ from audit_app.models import AuditAction, Channel
 from secrets_app.access import ratelimit
 from secrets_app.access.permissions import AdminRequired
 from secrets_app.access.policy import Access, access_of
-from secrets_app.constants import DEFAULT_PROFILE, NAME_MAX_LENGTH
+from secrets_app.constants import NAME_MAX_LENGTH
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret, SSHTunnel
 from secrets_app.shared_cache import CACHE_ERRORS, CacheUnavailable
 from secrets_app.sources.chain import SSHTunnelConfig, check_profile, resolve_ssh_tunnel
+from secrets_app.sources.database import secrets_for_keys
 
 DECRYPT_FAILED = "Failed to decrypt secret"
 
@@ -59,7 +60,7 @@ def _admit_decrypt(user, target: dict, scope: Scope | None, *,
     retry_after = 0
     access = access_of(user)
     if not _in_scope(access, scope):
-        reason = _refusal_reason(access, scope)
+        reason = refusal_reason(access, scope)
     elif not access.service:
         try:
             usage = ratelimit.hit("decrypt", user.pk)
@@ -97,7 +98,7 @@ def _in_scope(access: Access, scope: Scope | None) -> bool:
     return all(access.reads(profile, key) for profile, key in scope)
 
 
-def _refusal_reason(access: Access, scope: Scope | None) -> str:
+def refusal_reason(access: Access, scope: Scope | None) -> str:
     if access.service:
         return "outside the service token's scope"
     if not access.roles:
@@ -239,7 +240,7 @@ def _admit_stored_in(user, target: dict, asked: str, stored_in) -> None:
     if _in_scope(access, scope):
         return
     with transaction.atomic():
-        reason = _refusal_reason(access, scope)
+        reason = refusal_reason(access, scope)
         log.record(AuditAction.DECRYPT, user=user, allowed=False,
                    detail={"reason": reason}, **target)
     raise _audited_refusal(reason)
@@ -247,17 +248,9 @@ def _admit_stored_in(user, target: dict, asked: str, stored_in) -> None:
 
 def profile_secrets(profile: str) -> list[Secret]:
     """A profile's secrets, one per key, as a program would see them: the profile's own, then
-    `default`'s for keys the profile lacks (R5.5). Several secrets with one key: the one named
-    like the key wins, then the most recently changed (the database loader's rule)."""
-    candidates = Secret.objects.filter(profile__in={profile, DEFAULT_PROFILE})
-    chosen: dict[str, Secret] = {}
-    ranked = sorted(
-        candidates,
-        key=lambda s: (s.profile != profile, s.name != s.key, -s.updated_at.timestamp()),
-    )
-    for secret in ranked:
-        chosen.setdefault(secret.key, secret)
-    return sorted(chosen.values(), key=lambda s: s.key)
+    `default`'s for keys the profile lacks (R5.5), each key's winner as the database source
+    picks it."""
+    return sorted(secrets_for_keys(None, profile).values(), key=lambda secret: secret.key)
 
 
 @sensitive_variables()

@@ -40,6 +40,16 @@ class BaseCredentialLoader(ABC):
             return None
         return Answer(value, self.origin(key, profile), DEFAULT_PROFILE)
 
+    def lookup_many(self, keys, profile: str = DEFAULT_PROFILE) -> dict:
+        """lookup() for several keys: key -> Answer for the keys this source holds. Sources
+        that can ask for many keys at once (the database: one query) do better."""
+        answers = {}
+        for key in keys:
+            answer = self.lookup(key, profile)
+            if answer is not None:
+                answers[key] = answer
+        return answers
+
 
 def profiles_to_try(profile: str) -> list[str]:
     """A profile first, then `default` (R5.5): a profile without a key uses the default's."""

@@ -98,6 +98,23 @@ def resolve(key: str, profile: str = DEFAULT_PROFILE, loaders=None) -> Resolutio
     return Resolution(key, profile, None)
 
 
+def resolve_many(keys, profile: str = DEFAULT_PROFILE, loaders=None) -> dict[str, Resolution]:
+    """resolve() for several keys, in the order given: each source is asked once for the keys
+    no earlier source held (the database in one query), so fifty keys cost about what one
+    does (R20)."""
+    keys = [check_key(key) for key in dict.fromkeys(keys)]
+    check_profile(profile)
+    found: dict[str, Resolution] = {}
+    for loader in loaders if loaders is not None else default_loaders():
+        remaining = [key for key in keys if key not in found]
+        if not remaining:
+            break
+        for key, answer in loader.lookup_many(remaining, profile).items():
+            found[key] = Resolution(key, profile, loader.source, answer.value, answer.origin,
+                                    answer.profile)
+    return {key: found.get(key) or Resolution(key, profile, None) for key in keys}
+
+
 def locate(key: str, profile: str = DEFAULT_PROFILE, loaders=None) -> str | None:
     """Only which source would answer; values are not read where a source can avoid it."""
     check_key(key)

@@ -1,5 +1,7 @@
 """Secrets stored in Kozmo itself: the first source asked."""
 
+from collections.abc import Iterable
+
 from django.db.models import Case, IntegerField, Value, When
 
 from secrets_app.constants import DEFAULT_PROFILE
@@ -27,6 +29,25 @@ def secret_for_key(key: str, profile: str) -> Secret | None:
     return None
 
 
+def secrets_for_keys(keys: Iterable[str] | None, profile: str) -> dict[str, Secret]:
+    """secret_for_key for many keys in one query (keys None: every key stored in the profile
+    or in `default`): the same winner for each key, the profile's own before `default`'s,
+    then the one named like the key, then the most recently changed."""
+    order = {candidate: rank for rank, candidate in enumerate(profiles_to_try(profile))}
+    candidates = Secret.objects.filter(profile__in=order)
+    if keys is not None:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        candidates = candidates.filter(key__in=wanted)
+    ranked = sorted(candidates, key=lambda secret: (
+        order[secret.profile], secret.name != secret.key, -secret.updated_at.timestamp()))
+    chosen: dict[str, Secret] = {}
+    for secret in ranked:
+        chosen.setdefault(secret.key, secret)
+    return chosen
+
+
 class DatabaseLoader(BaseCredentialLoader):
     source = "database"
 
@@ -40,3 +61,7 @@ class DatabaseLoader(BaseCredentialLoader):
     def lookup(self, key: str, profile: str = DEFAULT_PROFILE) -> Answer | None:
         secret = secret_for_key(key, profile)
         return Answer(secret.value, secret, secret.profile) if secret else None
+
+    def lookup_many(self, keys, profile: str = DEFAULT_PROFILE) -> dict[str, Answer]:
+        return {key: Answer(secret.value, secret, secret.profile)
+                for key, secret in secrets_for_keys(keys, profile).items()}

@@ -1,38 +1,78 @@
-"""`manage.py resolve_credential KEY`: which source answers for a key (R15)."""
+"""`manage.py resolve_credential KEY [KEY…]`: which source answers for each key (R15), and
+with --format the credentials themselves, in the API's shape (R20)."""
 
+import json
+
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from secrets_app.formats.export import to_dotenv
 from secrets_app.management.secrets_command import SecretsCommand
+from secrets_app.services.credentials import check_request, fetch_credentials
 from secrets_app.services.reveal import reveal_resolution
-from secrets_app.sources.chain import not_found_message, resolve
+from secrets_app.sources.chain import not_found_message, resolve_many
+
+FORMATS = ("json", "dotenv")
 
 
 class Command(SecretsCommand):
     help = (
-        "Show which source answers for KEY in a profile, asking in order: database -> "
+        "Show which source answers for each KEY in a profile, asking in order: database -> "
         "environment -> config_file (when SECRETS_CONFIG_FILE is set) -> aws (when "
-        "SECRETS_AWS_REGION is set). With --reveal the value is printed alone on standard output "
-        "(for scripts) and the source goes to standard error; a reveal is audited as a "
-        "decrypt. Exits with status 1 when no source holds the key."
+        "SECRETS_AWS_REGION is set). With --format json|dotenv the values are printed, in the "
+        "shape of GET /api/v1/credentials (json) or as KEY='value' lines (dotenv), audited as "
+        "one decrypt naming every key; the server's own configuration (DJANGO_*, SECRETS_*, "
+        "KOZMO_*, DATABASE_URL, REDIS_URL) is never printed. With --reveal and one KEY the "
+        "value is printed alone on standard output (for scripts) and the source goes to "
+        "standard error. Exits with status 1 when a key is held by no source (with --format, "
+        "after printing the others)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("key", metavar="KEY", help="A ConfigKey or any UPPER_SNAKE name.")
+        parser.add_argument("keys", metavar="KEY", nargs="+",
+                            help="A ConfigKey or any UPPER_SNAKE name; several may be given.")
         self.add_profile_option(parser, "The profile to resolve for (default: default).")
-        parser.add_argument("--reveal", action="store_true", help="Also print the value.")
+        parser.add_argument("--reveal", action="store_true",
+                            help="Also print the value (one KEY only).")
+        parser.add_argument("--format", choices=FORMATS, dest="output_format",
+                            help="Print the values: json (the API's answer) or dotenv.")
         self.add_as_option(parser)
 
-    def handle(self, *args, key, profile, reveal, as_user, **options):
+    def handle(self, *args, keys, profile, reveal, output_format, as_user, **options):
         user = self.acting_user(as_user)
+        if output_format:
+            if reveal:
+                raise CommandError("Use --reveal or --format, not both.")
+            return self.print_credentials(user, profile, keys, output_format)
+        if reveal and len(keys) > 1:
+            raise CommandError("--reveal prints one value: name one KEY, or use "
+                               "--format json|dotenv for several.")
         try:
-            resolution = resolve(key, profile)
+            resolutions = resolve_many(keys, profile)
         except ValueError as error:
             raise CommandError(str(error)) from None
-        if not resolution.found:
-            raise CommandError(not_found_message(key, profile))
-        line = f"{key} [{profile}]: {resolution.source}"
-        if reveal:
-            self.stderr.write(line)
+        missing = [key for key, resolution in resolutions.items() if not resolution.found]
+        if reveal and not missing:
+            resolution = resolutions[keys[0]]
+            self.stderr.write(f"{resolution.key} [{profile}]: {resolution.source}")
             self.stdout.write_raw(reveal_resolution(resolution, user))  # the exact value
+            return
+        for key, resolution in resolutions.items():
+            if resolution.found:
+                self.stdout.write(f"{key} [{profile}]: {resolution.source}")
+        if missing:
+            raise CommandError(" ".join(not_found_message(key, profile) for key in missing))
+
+    def print_credentials(self, user, profile, keys, output_format):
+        try:
+            check_request(profile, keys)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        answer = fetch_credentials(user, profile, keys)
+        if output_format == "json":
+            self.stdout.write_raw(json.dumps(answer.as_dict(), indent=2) + "\n")
         else:
-            self.stdout.write(line)
+            self.stdout.write_raw(to_dotenv(answer.values))
+        if answer.missing:
+            raise CommandError(f"Not found in any configured source for [{profile}]: "
+                               f"{', '.join(answer.missing)}.")
