@@ -389,26 +389,25 @@ def field_messages(data: object) -> str:
 
 
 def refusal(config: Config, data: object, detail: str) -> str:
+    """Which of the question was refused, from the body's `refused` list: keys by profile (a
+    key the profile lacks answers from `default`, which the token may not read either)."""
     refused = data.get("refused") if isinstance(data, dict) else None
-    keys, profiles = [], []
-    if isinstance(refused, list):
-        for entry in refused:
-            if not isinstance(entry, dict):
-                continue
-            profile = printable(str(entry.get("profile") or config.profile))
-            if entry.get("key"):
-                keys.append(printable(str(entry["key"])))
-            elif profile not in profiles:
-                profiles.append(profile)
-    if keys or profiles:
-        what = []
-        if keys:
-            what.append(", ".join(keys) + " in profile " + printable(config.profile))
-        if profiles:
-            what.append("profile " + ", ".join(profiles))
-        return ("refused (403): the token may not read " + " nor ".join(what) + ". Ask an "
-                "admin to widen the service token's scope or your grants, or leave those "
-                "keys out")
+    keys_by_profile: dict[str, list[str]] = {}
+    whole_profiles: list[str] = []
+    for entry in refused if isinstance(refused, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        profile = printable(str(entry.get("profile") or config.profile))
+        if entry.get("key"):
+            keys_by_profile.setdefault(profile, []).append(printable(str(entry["key"])))
+        elif profile not in whole_profiles:
+            whole_profiles.append(profile)
+    what = [", ".join(keys) + " in profile " + profile
+            for profile, keys in keys_by_profile.items()]
+    what += ["profile " + profile for profile in whole_profiles]
+    if what:
+        return ("refused (403): the token may not read " + "; ".join(what) + ". Ask an admin "
+                "to widen the service token's scope or your grants, or leave those keys out")
     return ("refused (403): " + (detail or "the server gave no reason") + ". Ask an admin "
             "whether this token may read profile " + printable(config.profile)
             + " from where you are")

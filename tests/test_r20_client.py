@@ -431,14 +431,18 @@ def test_R20_401_is_not_authenticated(stub):
            "set KOZMO_TOKEN")
 
 
-def test_R20_403_names_the_refused_keys(stub):
-    stub.answer(403, {"detail": "Admin privileges required",
-                      "refused": [{"key": "DB_PASSWORD", "profile": "production"},
-                                  {"key": "API_KEY", "profile": "production"}]})
+@pytest.mark.parametrize(("refused", "says"), [
+    ([{"key": "DB_PASSWORD", "profile": "production"}, {"key": "API_KEY", "profile": "production"}],
+     "refused (403): the token may not read DB_PASSWORD, API_KEY in profile production."),
+    # API_KEY answers from `default` (production lacks it), where the token may not read.
+    ([{"key": "DB_PASSWORD", "profile": "production"}, {"key": "API_KEY", "profile": "default"}],
+     "may not read DB_PASSWORD in profile production; API_KEY in profile default."),
+    ([{"profile": "production"}], "refused (403): the token may not read profile production."),
+])
+def test_R20_403_names_what_was_refused(stub, refused, says):
+    stub.answer(403, {"detail": "Admin privileges required", "refused": refused})
     failed(kozmo("env", "--profile", "production", "--keys", "DB_PASSWORD,API_KEY",
-                 url=stub.url),
-           client.REFUSED, "refused (403): the token may not read DB_PASSWORD, API_KEY in "
-                           "profile production")
+                 url=stub.url), client.REFUSED, says)
 
 
 def test_R20_403_without_refused_says_the_detail(stub):
@@ -649,3 +653,96 @@ def test_R20_ctrl_c_exits_130_quietly(stub):
             process.kill()
     assert process.returncode == client.INTERRUPTED
     assert (stdout, stderr) == ("", "")
+
+
+# --- end to end, against the live server --------------------------------------------------
+
+end_to_end = pytest.mark.django_db(transaction=True)
+PRODUCTION = {"POSTGRES_HOST": "db.internal",
+              "POSTGRES_PASSWORD": "p'a\"s$s\\w\nord #1 😀 ",
+              "POSTGRES_USER": "etl"}
+
+
+@pytest.fixture
+def served(admin_user, live_server):
+    """Production's POSTGRES_* and an API_KEY, and a service token for POSTGRES_* in
+    production: (its model, its key, the server's address)."""
+    from secrets_app.access.service_tokens import create_service_token
+    from secrets_app.services.secrets import create_secret
+
+    for key, value in {**PRODUCTION, "API_KEY": "not for this token"}.items():
+        create_secret(admin_user, name=f"production {key}", key=key, value=value,
+                      profile="production")
+    token, key = create_service_token(admin_user, name="etl", profiles=["production"],
+                                      keys=["POSTGRES_*"])
+    return token, key, live_server.url
+
+
+def live(served_by, *argv):
+    _, key, url = served_by
+    done = kozmo(*argv, url=url, token=key)
+    assert key not in done.stderr and key not in done.stdout
+    return done
+
+
+@end_to_end
+def test_R20_end_to_end_get(served):
+    done = live(served, "get", "POSTGRES_PASSWORD", "--profile", "production")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == PRODUCTION["POSTGRES_PASSWORD"] + "\n"
+    missing = live(served, "get", "POSTGRES_PORT", "--profile", "production")
+    failed(missing, client.NOT_FOUND, "not found in profile production: POSTGRES_PORT")
+
+
+@end_to_end
+@pytest.mark.parametrize("output_format", ["json", "yaml"])
+def test_R20_end_to_end_env_every_key_in_scope(served, output_format):
+    done = live(served, "--profile", "production", "env", "--format", output_format)
+    assert done.returncode == 0, done.stderr
+    # Every key the token may read in production: API_KEY is outside its key patterns.
+    assert {"json": json.loads, "yaml": yaml.safe_load}[output_format](done.stdout) == PRODUCTION
+
+
+@end_to_end
+def test_R20_end_to_end_env_dotenv_with_keys(served):
+    done = live(served, "env", "--profile", "production", "--keys",
+                "POSTGRES_PASSWORD,POSTGRES_HOST")
+    assert done.returncode == 0, done.stderr
+    assert dotenv.dotenv_values(stream=io.StringIO(done.stdout)) == {
+        key: PRODUCTION[key] for key in ("POSTGRES_HOST", "POSTGRES_PASSWORD")}
+
+
+@end_to_end
+def test_R20_end_to_end_run_passes_values_and_the_exit_status(served):
+    child = ("import os, sys; print(os.environ['POSTGRES_HOST']); "
+             "print(os.environ['POSTGRES_PASSWORD'] == {!r}); "
+             "print('KOZMO_TOKEN' in os.environ); sys.exit(7)").format(
+                 PRODUCTION["POSTGRES_PASSWORD"])
+    done = live(served, "run", "--profile", "production", "--", sys.executable, "-c", child)
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == "db.internal\nTrue\nFalse\n"
+
+
+@end_to_end
+def test_R20_end_to_end_outside_the_scope_is_refused_naming_the_key(served):
+    failed(live(served, "get", "API_KEY", "--profile", "production"), client.REFUSED,
+           "the token may not read API_KEY in profile production")
+    failed(live(served, "env", "--profile", "production", "--keys", "POSTGRES_HOST,API_KEY"),
+           client.REFUSED, "API_KEY in profile production")
+    failed(live(served, "env", "--profile", "staging"), client.REFUSED, "profile staging")
+
+
+@end_to_end
+def test_R20_end_to_end_a_revoked_token_is_not_authenticated(served, admin_user):
+    from secrets_app.access.service_tokens import revoke_service_token
+
+    assert live(served, "get", "POSTGRES_HOST", "--profile", "production").returncode == 0
+    revoke_service_token(served[0], admin_user)
+    failed(live(served, "get", "POSTGRES_HOST", "--profile", "production"),
+           client.NOT_AUTHENTICATED, "not valid, has expired or was revoked")
+
+
+@end_to_end
+def test_R20_end_to_end_a_bad_key_name_is_the_servers_field_message(served):
+    failed(live(served, "get", "lower_case", "--profile", "production"), client.BAD_ANSWER,
+           "the server refused the request (400): keys: Not key names: 'lower_case'")
