@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """kozmo: read credentials from a Kozmo Secrets server (GET /api/v1/credentials/, R20).
 
 One file, Python's standard library only, Python 3.9 or newer: it also works copied alone to a

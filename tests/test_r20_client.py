@@ -527,6 +527,19 @@ def test_R20_a_slow_server_times_out(stub):
            f"no answer from {stub.url} within 0.5 s", "--timeout")
 
 
+def test_R20_a_name_that_does_not_resolve_is_a_dns_error():
+    # In process: the test makes no DNS query (no network here); the message is what counts.
+    import socket
+
+    config = client.Config("https://secrets.example.invalid", TOKEN, "default", 30, None)
+    failure = client.unreachable(config, socket.gaierror(-2, "Name or service not known"))
+    assert failure.code == client.UNREACHABLE
+    assert failure.message == (
+        "cannot reach https://secrets.example.invalid: the name secrets.example.invalid could "
+        "not be resolved (DNS: Name or service not known). Check the address (KOZMO_URL or "
+        "--url) and your network")
+
+
 def test_R20_https_to_a_plain_http_server_is_a_tls_error(stub):
     https = stub.url.replace("http://", "https://")
     failed(kozmo("get", "API_KEY", url=https), client.UNREACHABLE,
