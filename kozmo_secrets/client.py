@@ -168,6 +168,16 @@ def token_from(raw: str | None) -> str:
     return token
 
 
+def profile_from(raw: str) -> str:
+    profile = raw.strip()
+    if not profile:
+        # The server would quietly answer for `default`: an empty name is more likely a
+        # variable that was not set (--profile "$PROFILE").
+        raise Failure(USAGE, "--profile needs a profile name, e.g. --profile production "
+                             "(leave it out for default)")
+    return profile
+
+
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
     if not ca_file:
         return ssl.create_default_context()
@@ -705,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Config(
             base_url=server_url(args.url or os.environ.get("KOZMO_URL"), insecure),
             token=token_from(token),
-            profile=args.profile,
+            profile=profile_from(args.profile),
             timeout=args.timeout,
             tls=None,
         )

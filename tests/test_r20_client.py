@@ -644,10 +644,16 @@ def test_R20_a_token_with_a_line_break_is_refused_without_showing_it(stub):
     assert stub.requests == []
 
 
-def test_R20_a_usage_error_is_exit_2():
-    done = kozmo("env", "--format", "toml", url="https://x.example")
+def test_R20_a_usage_error_is_exit_2(stub):
+    done = kozmo("env", "--format", "toml", url=stub.url)
     assert done.returncode == client.USAGE
     assert "kozmo env: error: argument --format: invalid choice" in done.stderr
+    failed(kozmo("env", "--keys", " , ", url=stub.url), client.USAGE,
+           "--keys needs at least one key name")
+    failed(kozmo("get", "A,B", url=stub.url), client.USAGE, "kozmo get takes one key name")
+    failed(kozmo("get", "A", "--profile", "", url=stub.url), client.USAGE,
+           "--profile needs a profile name")
+    assert stub.requests == []
 
 
 def test_R20_ctrl_c_exits_130_quietly(stub):
