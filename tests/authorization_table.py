@@ -188,6 +188,8 @@ API = {
     ("api:service-token-list", "GET"): _api(ADMINS, 200),
     ("api:service-token-list", "POST"): _api(ADMINS, 201),
     ("api:service-token-detail", "DELETE"): _api(ADMINS, 204),
+    # R20: a decrypt of many keys, in the caller's scope; its 403 names what was refused.
+    ("api:credentials", "GET"): _api(READS_TARGET, 200, refused(403, DECRYPT), tokens=True),
 }
 
 

@@ -90,6 +90,7 @@ ROUTES = {
     "api:grant-detail": ("api-admin", ["DELETE"]),
     "api:service-token-list": ("api-admin", ["GET", "POST"]),
     "api:service-token-detail": ("api-admin", ["DELETE"]),
+    "api:credentials": ("api-admin", ["GET"]),
 }
 
 

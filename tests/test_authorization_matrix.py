@@ -36,7 +36,7 @@ from tests.helpers import ROUTES as NO_STORE_ROUTES
 
 CANARY = "MATRIX-CANARY"
 WRONG_NETWORK_ADDRESS = "192.0.2.10"  # outside the svc-network token's 10.0.0.0/8
-PLAINTEXT_ROUTES = {"api:secret-decrypt", "secrets:decrypt"}
+PLAINTEXT_ROUTES = {"api:secret-decrypt", "secrets:decrypt", "api:credentials"}
 SKIPPED_METHODS = {"head", "options"}  # DRF answers them for every view alike
 
 
@@ -256,6 +256,8 @@ def request_for(route: str, method: str, principal: str, cast):
         ("secrets:service-tokens", "POST"): {"name": "matrix-etl",
                                              "profiles": "development"},
     }
+    if (route, method) == ("api:credentials", "GET"):
+        return f"?profile={profile}&keys={secret.key}", "", "application/json"
     if (route, method) == ("api:secret-import-file", "POST"):
         return f"?profile={profile}", yaml, "application/yaml"
     if (route, method) in api_bodies:

@@ -14,6 +14,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from audit_app import api as audit_api
 from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
@@ -369,11 +370,13 @@ class ServiceTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CredentialsViewSet(viewsets.ViewSet):
+class CredentialsView(APIView):
     """Credentials for programs (R20): many keys in one request, each through the source
-    chain (database, environment, config file, AWS), in the caller's scope."""
+    chain (database, environment, config file, AWS), in the caller's scope. One object, not
+    a list: a view of its own rather than a viewset's `list`."""
 
-    service_actions = {"list"}  # a service token's main use
+    action = "credentials"  # SignedIn lets service tokens reach it (their main use)
+    service_actions = {"credentials"}
 
     @extend_schema(
         parameters=[
@@ -394,7 +397,7 @@ class CredentialsViewSet(viewsets.ViewSet):
         "served. One request is one decrypt of your rate limit, and one audit row names "
         "every key served.",
     )
-    def list(self, request):
+    def get(self, request):
         asked = request.query_params.getlist("keys")
         keys = None if not asked else [
             name.strip() for text in asked for name in text.split(",") if name.strip()]
