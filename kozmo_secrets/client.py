@@ -134,9 +134,10 @@ def server_url(raw: str | None, insecure_http: bool) -> str:
     parts = urllib.parse.urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         # No guess at a scheme: guessing http would send the token in plain text.
+        example = "https://" + raw if "://" not in raw else "https://secrets.example.com"
         raise Failure(USAGE, "the server's address (KOZMO_URL or --url) must start with "
-                             "https://, e.g. https://secrets.example.com (http:// only for a "
-                             "server on this machine, e.g. http://localhost:8000)")
+                             "https://, e.g. " + example + " (http:// only for a server on "
+                             "this machine, e.g. http://localhost:8000)")
     if parts.username is not None or parts.password is not None:
         raise Failure(USAGE, "the server's address (KOZMO_URL or --url) must not hold a user "
                              "name or password: give the token in KOZMO_TOKEN")

@@ -125,7 +125,8 @@ def test_R20_server_addresses_kozmo_accepts(given_url, insecure, base):
 @pytest.mark.parametrize(("given_url", "says"), [
     ("", "set KOZMO_URL to the server's address, e.g. https://secrets.example.com, or pass "
          "--url"),
-    ("secrets.example.com", "must start with https://"),
+    ("secrets.example.com", "must start with https://, e.g. https://secrets.example.com"),
+    ("ftp://files.example.com", "must start with https://, e.g. https://secrets.example.com"),
     ("localhost:8000", "must start with https://"),
     ("ftp://secrets.example.com", "must start with https://"),
     ("http://secrets.example.com", "refusing to send the token over plain http to "
