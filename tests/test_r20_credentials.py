@@ -314,12 +314,20 @@ def test_R20_resolve_credential_dotenv_reads_back_with_python_dotenv(admin_user,
 
     hostile = 'a "quoted" $HOME #not-a-comment\nsecond line \\ back\'slash'
     create_secret(admin_user, name="HOSTILE", key="HOSTILE", value=hostile)
-    create_secret(admin_user, name="BRACES", key="BRACES", value="${HOME} and 'single'")
-    call_command("resolve_credential", "HOSTILE", "BRACES", "--format", "dotenv")
+    create_secret(admin_user, name="DOLLAR", key="DOLLAR", value="$HOME and 'single'")
+    call_command("resolve_credential", "HOSTILE", "DOLLAR", "--format", "dotenv")
     text = capsys.readouterr().out
     # As programs read it: python-dotenv's defaults, interpolation on.
     assert dotenv_values(stream=io.StringIO(text)) == {
-        "HOSTILE": hostile, "BRACES": "${HOME} and 'single'"}
+        "HOSTILE": hostile, "DOLLAR": "$HOME and 'single'"}
+
+
+def test_R20_resolve_credential_dotenv_refuses_a_value_dotenv_would_expand(admin_user,
+                                                                           capsys):
+    create_secret(admin_user, name="BRACES", key="BRACES", value="${HOME}")
+    with pytest.raises(CommandError, match=r"BRACES.*--format json"):
+        call_command("resolve_credential", "BRACES", "--format", "dotenv")
+    assert "HOME" not in capsys.readouterr().out
 
 
 def test_R20_resolve_credential_prints_what_it_found_then_fails_naming_the_missing(

@@ -6,7 +6,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from secrets_app.formats.export import to_dotenv
+from kozmo_secrets import client
 from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.credentials import check_request, fetch_credentials
 from secrets_app.services.reveal import reveal_resolution
@@ -72,7 +72,10 @@ class Command(SecretsCommand):
         if output_format == "json":
             self.stdout.write_raw(json.dumps(answer.as_dict(), indent=2) + "\n")
         else:
-            self.stdout.write_raw(to_dotenv(answer.values))
+            try:  # the client's writer: one .env dialect, read back by python-dotenv
+                self.stdout.write_raw(client.dotenv(answer.values), ending="")
+            except client.Failure as error:
+                raise CommandError(str(error)) from None
         if answer.missing:
             raise CommandError(f"Not found in any configured source for [{profile}]: "
                                f"{', '.join(answer.missing)}.")

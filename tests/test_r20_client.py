@@ -1,0 +1,768 @@
+"""R20: the `kozmo` client (kozmo_secrets/client.py, docs/client.md).
+
+The formats are tested in process (round trips through python-dotenv and PyYAML); everything
+else runs the client as a subprocess, as a user would: against a stub server in a thread (each
+error path: exit code, message, and never the token) and end to end against the live server.
+"""
+
+import ast
+import datetime
+import http.server
+import io
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dotenv
+import pytest
+import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from kozmo_secrets import client
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENT = REPO / "kozmo_secrets" / "client.py"
+TOKEN = "kzsvc_Stub-Token-NEVER-printed-4242"
+HOSTILE = {
+    "QUOTES": "it's \"quoted\" and 'single'",
+    "BACKSLASHES": "C:\\path\\n\\t\\\\ end\\",
+    "NEWLINES": "line one\nline two\r\nthree\rfour\n",
+    "DOLLARS": "pa$$word $HOME $(whoami) `id` $",
+    "HASH": "#not a comment # really",
+    "SPACES": "  leading and trailing  ",
+    "EQUALS": "a=b=c",
+    "UNICODE": "héllo wörld 😀 日本",
+    "CONTROLS": "\x7f \x85 \u2028 \u2029 \ufeff \x01 \x1b[31m \t \x0b \x0c \xa0",
+    "EMPTY": "",
+}
+
+
+# --- the formats --------------------------------------------------------------------------
+
+keys = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True)
+values = st.text().filter(lambda text: "${" not in text)
+
+
+def read_dotenv(text, tmp_path, interpolate=True):
+    """What python-dotenv reads back, from a file (universal newlines) and from a stream:
+    both must agree."""
+    path = tmp_path / "out.env"
+    path.write_bytes(text.encode("utf-8"))
+    from_file = dotenv.dotenv_values(path, interpolate=interpolate)
+    assert dotenv.dotenv_values(stream=io.StringIO(text), interpolate=interpolate) == from_file
+    return from_file
+
+
+@pytest.mark.parametrize("interpolate", [True, False])
+def test_R20_dotenv_round_trips_hostile_values(tmp_path, interpolate):
+    text = client.dotenv(HOSTILE)
+    assert read_dotenv(text, tmp_path, interpolate) == HOSTILE
+    assert text.count("\n") == len(HOSTILE)  # \n and \r are escaped: one line a key
+
+
+@given(credentials=st.dictionaries(keys, values, max_size=6))
+@example(credentials={"A": "\\\"", "B": "'\\'", "C": "\\n", "D": "$", "E": "$x{y} $"})
+def test_R20_dotenv_round_trips_any_text(tmp_path_factory, credentials):
+    tmp_path = tmp_path_factory.mktemp("dotenv")
+    assert read_dotenv(client.dotenv(credentials), tmp_path) == credentials
+
+
+def test_R20_dotenv_refuses_a_value_python_dotenv_would_expand():
+    with pytest.raises(client.Failure) as refused:
+        client.dotenv({"FINE": "x", "TEMPLATE": "postgres://${USER}@db"})
+    assert refused.value.code == client.USAGE
+    assert "TEMPLATE's value holds '${'" in refused.value.message
+    assert "--format json" in refused.value.message
+
+
+@given(credentials=st.dictionaries(keys, st.text(), max_size=6))
+@example(credentials={"EMOJI": "😀", "DEL": "\x7f", "NEL": "\x85", "LS": "\u2028",
+                      "BOM": "\ufeff", "NO": "yes", "Y": "~", "NULL": "null", "N": "0x10"})
+def test_R20_yaml_round_trips_any_text(credentials):
+    text = client.as_yaml(credentials)
+    assert yaml.safe_load(text) == credentials
+    # One line a key: the scalars escape line breaks of every kind (NEL, LS, PS too).
+    assert len(text.splitlines()) == max(1, len(credentials))
+
+
+def test_R20_yaml_escapes_what_is_not_printable_and_keeps_emoji():
+    text = client.as_yaml({"V": "😀\x7f\x85\u2028\ufeff\x00"})
+    assert text == '"V": "😀\\x7f\\x85\\u2028\\ufeff\\0"\n'
+    assert "\\ud83d" not in text.lower()  # no JSON-style surrogate pair
+    assert client.as_yaml({}) == "{}\n"
+    assert yaml.safe_load(client.as_yaml(HOSTILE)) == HOSTILE
+
+
+@given(credentials=st.dictionaries(keys, st.text(), max_size=6))
+def test_R20_json_round_trips_any_text(credentials):
+    assert json.loads(client.as_json(credentials)) == credentials
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("given_url", "insecure", "base"), [
+    ("https://secrets.example.com", False, "https://secrets.example.com"),
+    ("https://secrets.example.com/", False, "https://secrets.example.com"),
+    ("https://example.com:8443/kozmo//", False, "https://example.com:8443/kozmo"),
+    (" http://localhost:8000/ ", False, "http://localhost:8000"),
+    ("http://127.0.0.5:8000", False, "http://127.0.0.5:8000"),
+    ("http://[::1]:8000", False, "http://[::1]:8000"),
+    ("http://secrets.internal", True, "http://secrets.internal"),
+])
+def test_R20_server_addresses_kozmo_accepts(given_url, insecure, base):
+    assert client.server_url(given_url, insecure) == base
+
+
+@pytest.mark.parametrize(("given_url", "says"), [
+    ("", "set KOZMO_URL to the server's address, e.g. https://secrets.example.com, or pass "
+         "--url"),
+    ("secrets.example.com", "must start with https://, e.g. https://secrets.example.com"),
+    ("ftp://files.example.com", "must start with https://, e.g. https://secrets.example.com"),
+    ("localhost:8000", "must start with https://"),
+    ("ftp://secrets.example.com", "must start with https://"),
+    ("http://secrets.example.com", "refusing to send the token over plain http to "
+                                   "secrets.example.com"),
+    ("http://10.0.0.1:8000", "--insecure-http"),
+    ("https://user:pw@secrets.example.com", "must not hold a user name or password"),
+    ("https://secrets.example.com/?token=x", "must not hold a query"),
+    ("https://secrets.example.com:99999", "port"),
+])
+def test_R20_server_addresses_kozmo_refuses(given_url, says):
+    with pytest.raises(client.Failure) as refused:
+        client.server_url(given_url, False)
+    assert refused.value.code == client.USAGE
+    assert says in refused.value.message
+
+
+def test_R20_retry_after_reads_seconds_and_dates():
+    in_30_s = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+    assert client.retry_after({"Retry-After": "7"}) == 7
+    assert 28 <= client.retry_after(
+        {"Retry-After": in_30_s.strftime("%a, %d %b %Y %H:%M:%S GMT")}) <= 31
+    assert client.retry_after({"Retry-After": "soon"}) is None
+    assert client.retry_after({}) is None
+
+
+def test_R20_the_exit_code_table_is_in_the_docstring_and_the_help():
+    assert client.EXIT_CODES in client.__doc__
+    for argv in (["--help"], ["get", "--help"], ["env", "--help"], ["run", "--help"]):
+        shown = kozmo(*argv, url=None, token=None)
+        assert shown.returncode == 0, shown.stderr
+        assert client.EXIT_CODES in shown.stdout
+    assert "KOZMO_TOKEN is removed from CMD's environment" in " ".join(
+        kozmo("run", "--help", url=None, token=None).stdout.split())
+
+
+# --- the module stands alone --------------------------------------------------------------
+
+
+def test_R20_the_client_imports_only_the_standard_library():
+    tree = ast.parse(CLIENT.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports: the file must work alone"
+            imported.add(node.module.split(".")[0])
+    assert imported, "the parse found no imports at all"
+    outside = imported - set(sys.stdlib_module_names) - {"__future__"}
+    assert not outside, outside
+
+
+def test_R20_the_package_init_imports_nothing():
+    # `python -m kozmo_secrets.client` imports the package first: it must stay empty of imports.
+    tree = ast.parse((REPO / "kozmo_secrets" / "__init__.py").read_text(encoding="utf-8"))
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
+def test_R20_the_client_runs_copied_alone_in_isolated_mode(tmp_path):
+    shutil.copy(CLIENT, tmp_path / "client.py")
+    shown = subprocess.run([sys.executable, "-I", "client.py", "--help"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, env=clean_env())
+    assert shown.returncode == 0, shown.stderr
+    assert "exit codes:" in shown.stdout and "usage: kozmo" in shown.stdout
+
+
+def oldest_python():
+    """A Python 3.9 on this machine, if there is one (pyenv keeps them in its versions/)."""
+    candidates = [shutil.which("python3.9"),
+                  *sorted(Path("~/.pyenv/versions").expanduser().glob("3.9*/bin/python"))]
+    for candidate in filter(None, candidates):
+        found = subprocess.run([str(candidate), "-c", "import sys; print(sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip() == "(3, 9)":
+            return str(candidate)
+    return None
+
+
+def test_R20_the_client_works_on_python_3_9(tmp_path, stub):
+    python = oldest_python()
+    if python is None:
+        pytest.skip("no Python 3.9 on this machine")
+    shutil.copy(CLIENT, tmp_path / "client.py")
+    stub.answer(200, credentials_body({"API_KEY": "value from 3.9"}))
+    done = subprocess.run([python, "-I", "client.py", "get", "API_KEY"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env=clean_env(KOZMO_URL=stub.url, KOZMO_TOKEN=TOKEN))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "value from 3.9\n"
+
+
+# --- a stub server ------------------------------------------------------------------------
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (a timeout test) is expected
+
+
+class Stub:
+    """An HTTP server in a thread that answers what it is told, in order (the last answer
+    again once the list runs out), and records each request."""
+
+    def __init__(self, tls=None):
+        self.answers = []
+        self.requests = []
+        self.delay = 0.0
+        self.received = threading.Event()
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                stub.requests.append({"path": self.path, "headers": dict(self.headers),
+                                      "at": time.monotonic()})
+                stub.received.set()
+                time.sleep(stub.delay)
+                status, headers, body = (stub.answers.pop(0) if len(stub.answers) > 1
+                                         else stub.answers[0])
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"{self.scheme}://127.0.0.1:{self.server.server_port}"
+
+    def answer(self, status, body, headers=None):
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode("utf-8")
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        self.answers.append((status, headers or {}, body))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub():
+    server = Stub()
+    yield server
+    server.close()
+
+
+def credentials_body(values, missing=(), profile="default"):
+    return {"profile": profile,
+            "credentials": {key: {"value": value, "source": "database", "profile": profile}
+                            for key, value in values.items()},
+            "missing": list(missing)}
+
+
+def clean_env(**extra):
+    """This process's environment without any KOZMO_* or proxy setting, plus `extra`."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("KOZMO_") and "proxy" not in name.lower()}
+    env.update(extra)
+    return env
+
+
+def kozmo(*argv, url=None, token=TOKEN, env=None, script=None, timeout=60):
+    """Run the client as a user would. Whatever happens, the token is in none of its output."""
+    extra = dict(env or {})
+    if url is not None:
+        extra["KOZMO_URL"] = url
+    if token is not None:
+        extra["KOZMO_TOKEN"] = token
+    command = [script] if script else [sys.executable, "-m", "kozmo_secrets.client"]
+    done = subprocess.run([*command, *argv], cwd=REPO, capture_output=True, text=True,
+                          encoding="utf-8", timeout=timeout, env=clean_env(**extra))
+    assert TOKEN not in done.stderr
+    assert TOKEN not in done.stdout
+    return done
+
+
+def failed(done, code, *says):
+    """The client stopped with `code`, printed nothing, and said each of `says` on stderr,
+    prefixed `kozmo: `."""
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert done.stdout == ""
+    assert done.stderr.startswith("kozmo: "), done.stderr
+    for text in says:
+        assert text in done.stderr, (text, done.stderr)
+
+
+# --- get, env, run against the stub -------------------------------------------------------
+
+
+def test_R20_get_prints_the_value_alone_and_sends_the_token(stub):
+    stub.answer(200, credentials_body({"API_KEY": "s3cr3t value"}, profile="production"))
+    done = kozmo("get", "API_KEY", "--profile", "production", url=stub.url + "/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "s3cr3t value\n"
+    assert done.stderr == ""
+    request = stub.requests[0]
+    assert request["path"] == "/api/v1/credentials/?profile=production&keys=API_KEY"
+    assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_R20_get_no_newline_prints_exactly_the_value_and_flags_win(stub):
+    stub.answer(200, credentials_body({"API_KEY": "ends with a line break\n"}))
+    # The flags (before the command or after it) win over KOZMO_URL / KOZMO_TOKEN.
+    done = kozmo("--url", stub.url, "get", "API_KEY", "--no-newline", "--token", TOKEN,
+                 url="https://elsewhere.invalid", token="kzs_wrong")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ends with a line break\n"
+    assert stub.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("output_format", ["dotenv", "json", "yaml"])
+def test_R20_env_prints_every_credential_in_each_format(stub, output_format):
+    stub.answer(200, credentials_body(HOSTILE))
+    done = kozmo("env", "--format", output_format, url=stub.url)
+    assert done.returncode == 0, done.stderr
+    read = {"dotenv": lambda text: dotenv.dotenv_values(stream=io.StringIO(text)),
+            "json": json.loads, "yaml": yaml.safe_load}[output_format]
+    assert read(done.stdout) == HOSTILE
+    assert stub.requests[0]["path"] == "/api/v1/credentials/?profile=default"
+
+
+def test_R20_env_keys_are_sent_without_blanks_or_repeats(stub):
+    stub.answer(200, credentials_body({"A": "1", "B": "2"}))
+    done = kozmo("env", "--keys", " A, B,,A ", "--format", "json", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"A": "1", "B": "2"}
+    assert stub.requests[0]["path"].endswith("&keys=A%2CB")
+
+
+def test_R20_env_dotenv_refuses_a_dollar_brace_value_and_prints_nothing(stub):
+    stub.answer(200, credentials_body({"A": "fine", "TEMPLATE": "${HOME}/x"}))
+    failed(kozmo("env", url=stub.url), client.USAGE, "TEMPLATE's value holds '${'")
+
+
+def test_R20_a_missing_key_is_not_found_and_nothing_is_printed_or_run(stub, tmp_path):
+    stub.answer(200, credentials_body({"A": "value-of-A"}, missing=["B", "C"]))
+    failed(kozmo("get", "B", url=stub.url), client.NOT_FOUND,
+           "not found in profile default: B (no source holds it")
+    failed(kozmo("env", "--keys", "A,B,C", url=stub.url), client.NOT_FOUND,
+           "not found in profile default: B, C (no source holds them")
+    marker = tmp_path / "ran"
+    done = kozmo("run", "--keys", "A,B", "--", sys.executable, "-c",
+                 f"open({str(marker)!r}, 'w')", url=stub.url)
+    failed(done, client.NOT_FOUND, "B")
+    assert not marker.exists()
+    assert "value-of-A" not in done.stderr
+
+
+def test_R20_run_adds_the_credentials_removes_the_token_and_keeps_the_status(stub):
+    stub.answer(200, credentials_body({"API_KEY": "from kozmo", "HOME": "overridden"}))
+    child = ("import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in "
+             "('API_KEY', 'HOME', 'KEPT', 'KOZMO_TOKEN')})); sys.exit(7)")
+    done = kozmo("run", "--", sys.executable, "-c", child, url=stub.url,
+                 env={"KEPT": "still here", "HOME": "/original"})
+    assert done.returncode == 7, done.stderr
+    assert json.loads(done.stdout) == {"API_KEY": "from kozmo", "HOME": "overridden",
+                                       "KEPT": "still here", "KOZMO_TOKEN": None}
+    assert done.stderr == ""
+
+
+def test_R20_run_a_command_that_is_missing_or_not_executable(stub, tmp_path):
+    stub.answer(200, credentials_body({"API_KEY": "x"}))
+    failed(kozmo("run", "--", "kozmo-no-such-command", url=stub.url),
+           client.COMMAND_NOT_FOUND, "kozmo: kozmo-no-such-command: command not found")
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    failed(kozmo("run", "--", str(script), url=stub.url), client.NOT_EXECUTABLE,
+           f"kozmo: {script}: cannot be executed")
+    failed(kozmo("run", url=stub.url), client.USAGE, "name the command to run after --")
+
+
+def test_R20_the_console_script_runs_the_client(stub):
+    script = Path(sys.executable).parent / "kozmo"
+    assert script.exists(), "make install puts .venv/bin/kozmo"
+    stub.answer(200, credentials_body({"API_KEY": "via the script"}))
+    done = kozmo("get", "API_KEY", url=stub.url, script=str(script))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "via the script\n"
+
+
+# --- the server's errors ------------------------------------------------------------------
+
+
+def test_R20_401_is_not_authenticated(stub):
+    stub.answer(401, {"detail": "Authentication credentials were not provided or are invalid."})
+    failed(kozmo("get", "API_KEY", url=stub.url), client.NOT_AUTHENTICATED,
+           "did not accept the token (401", "not valid, has expired or was revoked",
+           "set KOZMO_TOKEN")
+
+
+@pytest.mark.parametrize(("refused", "says"), [
+    ([{"key": "DB_PASSWORD", "profile": "production"}, {"key": "API_KEY", "profile": "production"}],
+     "refused (403): the token may not read DB_PASSWORD, API_KEY in profile production."),
+    # API_KEY answers from `default` (production lacks it), where the token may not read.
+    ([{"key": "DB_PASSWORD", "profile": "production"}, {"key": "API_KEY", "profile": "default"}],
+     "may not read DB_PASSWORD in profile production; API_KEY in profile default."),
+    ([{"profile": "production"}], "refused (403): the token may not read profile production."),
+])
+def test_R20_403_names_what_was_refused(stub, refused, says):
+    stub.answer(403, {"detail": "Admin privileges required", "refused": refused})
+    failed(kozmo("env", "--profile", "production", "--keys", "DB_PASSWORD,API_KEY",
+                 url=stub.url), client.REFUSED, says)
+
+
+def test_R20_403_without_refused_says_the_detail(stub):
+    stub.answer(403, {"detail": "This service token may not be used from this address."})
+    failed(kozmo("get", "API_KEY", url=stub.url), client.REFUSED,
+           "refused (403): This service token may not be used from this address.")
+
+
+def test_R20_429_waits_retry_after_once_then_succeeds(stub):
+    stub.answer(429, {"detail": "Rate limit exceeded. Try again later."},
+                {"Retry-After": "1"})
+    stub.answer(200, credentials_body({"API_KEY": "after the wait"}))
+    done = kozmo("get", "API_KEY", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "after the wait\n"
+    assert done.stderr == "kozmo: rate limited, retrying in 1 s\n"
+    first, second = stub.requests
+    assert second["at"] - first["at"] >= 0.9
+
+
+def test_R20_429_twice_is_rate_limited(stub):
+    stub.answer(429, {"detail": "Rate limit exceeded. Try again later."},
+                {"Retry-After": "1"})
+    done = kozmo("get", "API_KEY", url=stub.url)
+    failed(done, client.RATE_LIMITED, "kozmo: rate limited, retrying in 1 s\n",
+           "still rate limited (429) after waiting 1 s: try again later")
+    assert len(stub.requests) == 2
+
+
+def test_R20_429_with_a_long_retry_after_does_not_wait(stub):
+    stub.answer(429, {"detail": "Rate limit exceeded. Try again later."},
+                {"Retry-After": "3600"})
+    failed(kozmo("get", "API_KEY", url=stub.url), client.RATE_LIMITED,
+           "asks to wait 3600 s, longer than kozmo waits (60 s)")
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize(("status", "body", "headers", "says"), [
+    (500, {"detail": "Failed to decrypt secret"}, {},
+     "the server failed (500: Failed to decrypt secret)"),
+    (503, {"detail": "The shared cache is down."}, {"Retry-After": "30"},
+     "the server failed (503: The shared cache is down.) (it asks to retry in 30 s)"),
+    (400, {"keys": ["Use UPPER_SNAKE names: lower_case."]}, {},
+     "the server refused the request (400): keys: Use UPPER_SNAKE names: lower_case."),
+    (404, {"detail": "Not found."}, {}, "no credentials endpoint at http://127.0.0.1:"),
+    (302, b"", {"Location": "https://elsewhere.example/"}, "redirects (302) to "
+     "https://elsewhere.example/; kozmo does not follow redirects"),
+    (200, b"<html>a login page</html>", {"Content-Type": "text/html"},
+     "the server's answer is not JSON (text/html)"),
+    (200, {"unexpected": True}, {}, "the server's answer has no credentials"),
+    (200, {"credentials": {"bad name": {"value": "x"}}, "missing": []}, {},
+     "holds a key that is no variable name: 'bad name'"),
+])
+def test_R20_other_answers_are_the_server_answered_something_else(
+        stub, status, body, headers, says):
+    stub.answer(status, body, headers)
+    failed(kozmo("get", "API_KEY", url=stub.url), client.BAD_ANSWER, says)
+    assert len(stub.requests) == 1  # no redirect followed, nothing retried
+
+
+# --- cannot reach the server --------------------------------------------------------------
+
+
+def closed_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_R20_connection_refused_names_the_address():
+    url = f"http://127.0.0.1:{closed_port()}"
+    failed(kozmo("get", "API_KEY", url=url), client.UNREACHABLE,
+           f"cannot reach {url}: connection refused")
+
+
+def test_R20_a_slow_server_times_out(stub):
+    stub.delay = 5
+    stub.answer(200, credentials_body({"API_KEY": "too late"}))
+    failed(kozmo("get", "API_KEY", "--timeout", "0.5", url=stub.url), client.UNREACHABLE,
+           f"no answer from {stub.url} within 0.5 s", "--timeout")
+
+
+def test_R20_a_name_that_does_not_resolve_is_a_dns_error():
+    # In process: the test makes no DNS query (no network here); the message is what counts.
+    import socket
+
+    config = client.Config("https://secrets.example.invalid", TOKEN, "default", 30, None)
+    failure = client.unreachable(config, socket.gaierror(-2, "Name or service not known"))
+    assert failure.code == client.UNREACHABLE
+    assert failure.message == (
+        "cannot reach https://secrets.example.invalid: the name secrets.example.invalid could "
+        "not be resolved (DNS: Name or service not known). Check the address (KOZMO_URL or "
+        "--url) and your network")
+
+
+def test_R20_https_to_a_plain_http_server_is_a_tls_error(stub):
+    https = stub.url.replace("http://", "https://")
+    failed(kozmo("get", "API_KEY", url=https), client.UNREACHABLE,
+           f"TLS error talking to {https}", "plain HTTP")
+
+
+def make_private_ca(directory):
+    """A CA and a certificate it signed for 127.0.0.1: (ca.pem, server.pem, server.key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
+        ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Kozmo test CA")])
+    usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False,
+                 key_agreement=False, encipher_only=False, decipher_only=False)
+
+    def certificate(subject, key, *extensions):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(ca_key, hashes.SHA256())
+
+    ca = certificate(ca_name, ca_key,
+                     (x509.BasicConstraints(ca=True, path_length=None), True),
+                     (x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                    **usage), True),
+                     (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False))
+    server = certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), server_key,
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage),
+         True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+         False),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False))
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture
+def private_ca_stub(tmp_path):
+    import ssl
+
+    ca, certificate, key = make_private_ca(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server = Stub(tls=context)
+    server.answer(200, credentials_body({"API_KEY": "over TLS"}))
+    yield server, ca
+    server.close()
+
+
+def test_R20_a_private_ca_is_a_tls_error_until_trusted(private_ca_stub, tmp_path):
+    server, ca = private_ca_stub
+    failed(kozmo("get", "API_KEY", url=server.url), client.UNREACHABLE,
+           f"TLS error talking to {server.url}: the server's certificate was not accepted",
+           "--ca-file /path/to/ca.pem", "KOZMO_CA_FILE")
+    for done in (kozmo("get", "API_KEY", "--ca-file", str(ca), url=server.url),
+                 kozmo("get", "API_KEY", url=server.url, env={"KOZMO_CA_FILE": str(ca)})):
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "over TLS\n"
+    failed(kozmo("get", "API_KEY", "--ca-file", str(tmp_path / "nope.pem"), url=server.url),
+           client.USAGE, "nope.pem (--ca-file or KOZMO_CA_FILE) does not exist")
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello")
+    failed(kozmo("get", "API_KEY", "--ca-file", str(not_pem), url=server.url),
+           client.USAGE, "cannot be read as PEM certificates")
+
+
+# --- configuration errors and interruptions ----------------------------------------------
+
+
+def test_R20_no_url_or_token_says_what_to_set(stub):
+    failed(kozmo("get", "API_KEY"), client.USAGE,
+           "kozmo: set KOZMO_URL to the server's address, e.g. https://secrets.example.com, "
+           "or pass --url\n")
+    failed(kozmo("get", "API_KEY", url=stub.url, token=None), client.USAGE,
+           "kozmo: set KOZMO_TOKEN to an API token (kzs_...) or a service token (kzsvc_...), "
+           "or pass --token\n")
+    failed(kozmo("get", "API_KEY", url="http://secrets.example.com"), client.USAGE,
+           "refusing to send the token over plain http")
+    assert stub.requests == []
+
+
+def test_R20_a_token_with_a_line_break_is_refused_without_showing_it(stub):
+    done = kozmo("get", "API_KEY", url=stub.url, token=TOKEN[:10] + "\n" + TOKEN[10:])
+    failed(done, client.USAGE, "holds a space, a line break")
+    assert TOKEN[:10] not in done.stderr and TOKEN[10:] not in done.stderr
+    assert stub.requests == []
+
+
+def test_R20_a_usage_error_is_exit_2(stub):
+    done = kozmo("env", "--format", "toml", url=stub.url)
+    assert done.returncode == client.USAGE
+    assert "kozmo env: error: argument --format: invalid choice" in done.stderr
+    failed(kozmo("env", "--keys", " , ", url=stub.url), client.USAGE,
+           "--keys needs at least one key name")
+    failed(kozmo("get", "A,B", url=stub.url), client.USAGE, "kozmo get takes one key name")
+    failed(kozmo("get", "A", "--profile", "", url=stub.url), client.USAGE,
+           "--profile needs a profile name")
+    assert stub.requests == []
+
+
+def test_R20_ctrl_c_exits_130_quietly(stub):
+    stub.delay = 10
+    stub.answer(200, credentials_body({"API_KEY": "never"}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kozmo_secrets.client", "get", "API_KEY"], cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env(KOZMO_URL=stub.url, KOZMO_TOKEN=TOKEN))
+    try:
+        assert stub.received.wait(30), "the client never asked"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == client.INTERRUPTED
+    assert (stdout, stderr) == ("", "")
+
+
+# --- end to end, against the live server --------------------------------------------------
+
+end_to_end = pytest.mark.django_db(transaction=True)
+PRODUCTION = {"POSTGRES_HOST": "db.internal",
+              "POSTGRES_PASSWORD": "p'a\"s$s\\w\nord #1 😀 ",
+              "POSTGRES_USER": "etl"}
+
+
+@pytest.fixture
+def served(admin_user, live_server):
+    """Production's POSTGRES_* and an API_KEY, and a service token for POSTGRES_* in
+    production: (its model, its key, the server's address)."""
+    from secrets_app.access.service_tokens import create_service_token
+    from secrets_app.services.secrets import create_secret
+
+    for key, value in {**PRODUCTION, "API_KEY": "not for this token"}.items():
+        create_secret(admin_user, name=f"production {key}", key=key, value=value,
+                      profile="production")
+    token, key = create_service_token(admin_user, name="etl", profiles=["production"],
+                                      keys=["POSTGRES_*"])
+    return token, key, live_server.url
+
+
+def live(served_by, *argv):
+    _, key, url = served_by
+    done = kozmo(*argv, url=url, token=key)
+    assert key not in done.stderr and key not in done.stdout
+    return done
+
+
+@end_to_end
+def test_R20_end_to_end_get(served):
+    done = live(served, "get", "POSTGRES_PASSWORD", "--profile", "production")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == PRODUCTION["POSTGRES_PASSWORD"] + "\n"
+    missing = live(served, "get", "POSTGRES_PORT", "--profile", "production")
+    failed(missing, client.NOT_FOUND, "not found in profile production: POSTGRES_PORT")
+
+
+@end_to_end
+@pytest.mark.parametrize("output_format", ["json", "yaml"])
+def test_R20_end_to_end_env_every_key_in_scope(served, output_format):
+    done = live(served, "--profile", "production", "env", "--format", output_format)
+    assert done.returncode == 0, done.stderr
+    # Every key the token may read in production: API_KEY is outside its key patterns.
+    assert {"json": json.loads, "yaml": yaml.safe_load}[output_format](done.stdout) == PRODUCTION
+
+
+@end_to_end
+def test_R20_end_to_end_env_dotenv_with_keys(served):
+    done = live(served, "env", "--profile", "production", "--keys",
+                "POSTGRES_PASSWORD,POSTGRES_HOST")
+    assert done.returncode == 0, done.stderr
+    assert dotenv.dotenv_values(stream=io.StringIO(done.stdout)) == {
+        key: PRODUCTION[key] for key in ("POSTGRES_HOST", "POSTGRES_PASSWORD")}
+
+
+@end_to_end
+def test_R20_end_to_end_run_passes_values_and_the_exit_status(served):
+    child = ("import os, sys; print(os.environ['POSTGRES_HOST']); "
+             "print(os.environ['POSTGRES_PASSWORD'] == {!r}); "
+             "print('KOZMO_TOKEN' in os.environ); sys.exit(7)").format(
+                 PRODUCTION["POSTGRES_PASSWORD"])
+    done = live(served, "run", "--profile", "production", "--", sys.executable, "-c", child)
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == "db.internal\nTrue\nFalse\n"
+
+
+@end_to_end
+def test_R20_end_to_end_outside_the_scope_is_refused_naming_the_key(served):
+    failed(live(served, "get", "API_KEY", "--profile", "production"), client.REFUSED,
+           "the token may not read API_KEY in profile production")
+    failed(live(served, "env", "--profile", "production", "--keys", "POSTGRES_HOST,API_KEY"),
+           client.REFUSED, "API_KEY in profile production")
+    failed(live(served, "env", "--profile", "staging"), client.REFUSED, "profile staging")
+
+
+@end_to_end
+def test_R20_end_to_end_a_revoked_token_is_not_authenticated(served, admin_user):
+    from secrets_app.access.service_tokens import revoke_service_token
+
+    assert live(served, "get", "POSTGRES_HOST", "--profile", "production").returncode == 0
+    revoke_service_token(served[0], admin_user)
+    failed(live(served, "get", "POSTGRES_HOST", "--profile", "production"),
+           client.NOT_AUTHENTICATED, "not valid, has expired or was revoked")
+
+
+@end_to_end
+def test_R20_end_to_end_a_bad_key_name_is_the_servers_field_message(served):
+    failed(live(served, "get", "lower_case", "--profile", "production"), client.BAD_ANSWER,
+           "the server refused the request (400): keys: Not key names: 'lower_case'")
