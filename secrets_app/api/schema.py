@@ -70,7 +70,8 @@ ERROR_WORDS = {
     415: "Unsupported media type: send JSON",
     429: "Rate limit exceeded: try again after Retry-After seconds",
     500: "Failed to decrypt the value (logged and audited, never the value)",
-    503: "Unavailable for now (the shared cache is down): try again after Retry-After",
+    503: "Unavailable for now (the shared cache is down, or the encryption key cannot be "
+         "used yet): try again after Retry-After when it is sent",
 }
 
 

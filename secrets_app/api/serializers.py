@@ -171,7 +171,8 @@ class DecryptedSecretSerializer(serializers.Serializer):
                                      "the tunnel, password and private_key decrypted.")
 
 
-class TunnelRequestSerializer(serializers.Serializer):
+# The ssh-tunnel request; the schema names it TunnelRequest (drf-spectacular adds "Request").
+class TunnelSerializer(serializers.Serializer):
     profile = ProfileField(default=DEFAULT_PROFILE)
     name = serializers.CharField(required=False, help_text="An SSH secret's name; default: "
                                  "the profile's first tunnel, else the SSH_* keys.")
@@ -205,7 +206,8 @@ class VersionSerializer(serializers.ModelSerializer):
         return MASK
 
 
-class ImportRequestSerializer(serializers.Serializer):
+# The import's multipart body; the schema names it ImportRequest.
+class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The YAML (or .env) file; or send it as the raw "
                                  "body with Content-Type application/yaml.")
 

@@ -71,17 +71,17 @@ def errors(*codes: int) -> dict:
         description="One secret, value masked. Anyone signed in who may list it; a service "
                     "token within its scope."),
     create=extend_schema(
-        responses={201: s.SecretSerializer, **errors(400, 401, 403, 415)},
+        responses={201: s.SecretSerializer, **errors(400, 401, 403, 415, 503)},
         description="Create a secret (201); the answer shows its value masked. Admins, and "
                     "editors of its profile. Audited."),
     update=extend_schema(
-        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)},
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415, 503)},
         description="Replace a secret's fields. Leaving `value` out (or sending \"\" or the "
                     "mask ******** back) keeps it; a value sent is kept as a new version. "
                     "Admins and editors of its profile (of both, when `profile` changes). "
                     "Audited."),
     partial_update=extend_schema(
-        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415)},
+        responses={200: s.SecretSerializer, **errors(400, 401, 403, 404, 415, 503)},
         description="Change some of a secret's fields; `value` as for the full update. "
                     "Admins and editors of its profile (of both, when `profile` changes). "
                     "Audited."),
@@ -172,7 +172,7 @@ class SecretViewSet(viewsets.ModelViewSet):
                          for p in (*configured_profiles(), *extra)])
 
     @extend_schema(
-        request={"multipart/form-data": s.ImportRequestSerializer,
+        request={"multipart/form-data": s.ImportSerializer,
                  "application/yaml": {"type": "string", "format": "binary"}},
         parameters=[
             OpenApiParameter("profile", str, enum=schema.ConfiguredProfileNames(),
@@ -222,7 +222,7 @@ class SecretViewSet(viewsets.ModelViewSet):
         return Response(s.ImportSummarySerializer(summary).data)
 
     @extend_schema(
-        request=s.TunnelRequestSerializer,
+        request=s.TunnelSerializer,
         responses={200: s.RevealedTunnelSerializer,
                    **errors(400, 401, 403, 404, 415, 429, 500, 503)},
         description="A whole decrypted SSH tunnel config for a connector: the named SSH "
@@ -252,7 +252,7 @@ class SecretViewSet(viewsets.ModelViewSet):
         return Response(s.VersionSerializer(versions, many=True).data)
 
     @extend_schema(
-        request=None, responses={200: s.SecretSerializer, **errors(401, 403, 404)},
+        request=None, responses={200: s.SecretSerializer, **errors(401, 403, 404, 503)},
         description="Make version `number` the current value again, kept as a new version; "
                     "answers the secret. Admins and editors of its profile. Audited.")
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore",
