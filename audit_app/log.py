@@ -32,9 +32,6 @@ class Entry:
     secret_profile: str = ""
     detail: dict = field(default_factory=dict)
     user: object = _FROM_CONTEXT
-    # Further secrets this one row read (a credentials request, R20): the filter by secret
-    # finds the row by any of them.
-    secrets_read: tuple = ()
 
 
 def entry_hash(row: AuditLog) -> str:
@@ -123,13 +120,29 @@ def record_many(entries: Iterable[Entry]) -> list[AuditLog]:
         if rows:
             AuditLog.objects.bulk_create(rows)
             head.save(update_fields=["last_sequence", "last_hash"])
+            # A row naming further secrets it read (detail.secret_ids: a credentials request,
+            # R20) is indexed, so the filter by secret finds it by any of them.
             reads = [AuditSecretRead(row=row, secret_id=secret_id)
-                     for row, entry in zip(rows, entries, strict=True)
-                     for secret_id in dict.fromkeys(entry.secrets_read)
-                     if secret_id != entry.secret_id]
+                     for row in rows for secret_id in sorted(_listed_reads(row))]
             if reads:
                 AuditSecretRead.objects.bulk_create(reads)
     return rows
+
+
+def _secrets_read(rows) -> dict[int, set[str]]:
+    """row id -> the secret ids its index rows name (AuditSecretRead), for a batch."""
+    found: dict[int, set[str]] = {}
+    pairs = AuditSecretRead.objects.filter(row_id__in=[row.pk for row in rows])
+    for row_id, secret_id in pairs.values_list("row_id", "secret_id"):
+        found.setdefault(row_id, set()).add(str(secret_id))
+    return found
+
+
+def _listed_reads(row: AuditLog) -> set[str]:
+    """What the row itself (hashed) says it read besides its own secret_id."""
+    listed = row.detail.get("secret_ids", []) if isinstance(row.detail, dict) else []
+    own = str(row.secret_id) if row.secret_id else None
+    return {str(secret_id) for secret_id in listed if str(secret_id) != own}
 
 
 @dataclass
@@ -152,7 +165,15 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         )
         if not batch:
             break
+        reads = _secrets_read(batch)
         for row in batch:
+            if reads.get(row.pk, set()) != _listed_reads(row):
+                return ChainReport(
+                    False, checked,
+                    f"Entry #{row.sequence}'s index of the secrets it read no longer matches "
+                    "the entry (index rows were removed or added).",
+                    row.sequence,
+                )
             if row.sequence != expected_sequence:
                 return ChainReport(
                     False, checked,

@@ -102,8 +102,9 @@ class AuditLog(models.Model):
 class AuditSecretRead(models.Model):
     """A secret one row read besides its own `secret_id`: a credentials request (R20) is one
     row naming many keys, and this index lets the filter by secret find it ("who read
-    secret X"). The row's detail lists the same ids, so the hash chain covers them; these
-    rows are written with it and, like it, never changed."""
+    secret X"). It indexes the row's own `detail.secret_ids`, which the hash chain covers;
+    written with the row, never changed, and checked by verify_chain (a removed or added
+    index row breaks the check)."""
 
     row = models.ForeignKey(AuditLog, on_delete=models.PROTECT, related_name="secrets_read",
                             editable=False)

@@ -38,9 +38,42 @@ def child_environment(
     return environment
 
 
+# What the server signs in with or reaches the network through, from its environment.
+# boto3's keys (read only while the AWS source is on: otherwise they are a program's own):
+AWS_SIGN_IN = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                         "AWS_SECURITY_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"})
+# libpq's (psycopg) way to PostgreSQL, when the database is PostgreSQL:
+LIBPQ_SIGN_IN = frozenset({
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
+    "PGSERVICE", "PGSERVICEFILE", "PGSSLKEY", "PGSSLCERT", "PGSSLROOTCERT", "PGSSLPASSWORD",
+    "PGOPTIONS",
+})
+# Proxies (a proxy's URL may hold its password), always:
+PROXY_NAMES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY", "NO_PROXY"})
+
+
+def is_server_sign_in(name: str) -> bool:
+    """The server's own way in to AWS, PostgreSQL or its proxy (R20.3)."""
+    upper = name.upper()
+    if upper in PROXY_NAMES:
+        return True
+    if upper in AWS_SIGN_IN:
+        return bool(settings.SECRETS_AWS_REGION)
+    if upper in LIBPQ_SIGN_IN:
+        engine = settings.DATABASES["default"]["ENGINE"]
+        return "postgresql" in engine or "postgis" in engine
+    return False
+
+
+def withheld(name: str) -> bool:
+    """Never answered from the server's environment to anyone who asks (the environment
+    source, `env_var` templates in a config file or an import): the server's configuration,
+    what only `.env` set, and the server's own sign-in (R17.1, R20.3)."""
+    return (is_server_configuration(name) or name in _dotenv_only_names()
+            or is_server_sign_in(name))
+
+
 def is_readable(name: str) -> bool:
-    """Whether a program may read the variable `name`: it is set and a child process would
-    inherit it (not the server's configuration, not put there only by `.env`). The import's
-    `env_var` templates follow the same rule as children (R17.1)."""
-    return (name in os.environ and not is_server_configuration(name)
-            and name not in _dotenv_only_names())
+    """Whether a program may read the variable `name` from the server's environment: it is
+    set and not withheld. The import's `env_var` templates follow this rule."""
+    return name in os.environ and not withheld(name)

@@ -70,6 +70,7 @@ def test_R20_many_keys_in_one_answer_with_their_sources(admin_api, stored, monke
                                      "profile": "default"},
         },
         "missing": ["NOT_THERE"],
+        "fallback": True,
     }
 
 
@@ -160,11 +161,13 @@ def test_R20_a_reader_gets_their_profile_and_is_refused_the_rest(
     assert other.status_code == 403
     assert other.json() == {"detail": "Admin privileges required",
                             "refused": [{"key": "POSTGRES_HOST", "profile": "development"}]}
-    # API_KEY answers from `default`, which this reader may not read: refused, not missing.
+    # Only `default` holds API_KEY, and this reader may not read `default`: no fallback, so
+    # API_KEY is missing (a 403 would tell what `default` holds).
     inherited = client.get(URL, {"profile": "production", "keys": "POSTGRES_HOST,API_KEY"})
-    assert inherited.status_code == 403
-    assert inherited.json()["refused"] == [{"key": "API_KEY", "profile": "default"}]
-    assert "VALUE" not in inherited.content.decode()
+    assert inherited.status_code == 200
+    assert inherited.json()["missing"] == ["API_KEY"]
+    assert inherited.json()["fallback"] is False
+    assert "default-API_KEY-VALUE" not in inherited.content.decode()
     # Without keys: what the reader may read, `default`'s left out.
     everything = client.get(URL, {"profile": "production"})
     assert everything.status_code == 200
@@ -301,6 +304,7 @@ def test_R20_resolve_credential_answers_the_same_shape(admin_user, stored, capsy
                         "profile": "default"},
         },
         "missing": ["NOT_THERE"],
+        "fallback": True,
     }
     row = AuditLog.objects.order_by("-sequence").first()
     assert (row.channel, row.detail["served"]) == (
@@ -340,8 +344,8 @@ def test_R20_resolve_credential_prints_what_it_found_then_fails_naming_the_missi
 def test_R20_resolve_credential_as_a_user_is_in_their_scope(
         django_user_model, admin_user, stored):
     reader_of(django_user_model, admin_user, "production")
-    with pytest.raises(CommandError, match="no reader grant on default"):
-        call_command("resolve_credential", "--profile", "production", "API_KEY",
+    with pytest.raises(CommandError, match="no reader grant on development"):
+        call_command("resolve_credential", "--profile", "development", "POSTGRES_HOST",
                      "--format", "json", "--as", "reader")
 
 

@@ -343,3 +343,7 @@ class CredentialsSerializer(serializers.Serializer):
     credentials = serializers.DictField(child=CredentialSerializer())
     missing = serializers.ListField(child=serializers.CharField(),
                                     help_text="Keys asked for that no source holds.")
+    fallback = serializers.BooleanField(help_text="Whether `default`'s entries answered for "
+                                        "keys the profile lacks: false when the caller may not "
+                                        "read `default` (then neither `default` nor the "
+                                        "environment is asked).")

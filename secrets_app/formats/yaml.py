@@ -8,7 +8,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.child_env import is_readable, is_server_configuration
+from secrets_app.child_env import withheld
 from secrets_app.constants import (
     CONNECTOR_NAME,
     DEFAULT_PROFILE,
@@ -375,10 +375,10 @@ class _Reader:
                     "upload cannot read the server's environment"
                 )
             name = env.group(2)
-            if is_server_configuration(name) or (name in os.environ and not is_readable(name)):
+            if withheld(name):
                 raise Unresolved(
-                    f"environment variable {name} is the server's own configuration: env_var "
-                    "cannot read it"
+                    f"environment variable {name} is the server's own configuration (or its "
+                    "sign-in, or set only by .env): env_var cannot read it"
                 )
             if name not in os.environ:
                 raise Unresolved(f"environment variable {name} is not set (used by env_var)")

@@ -57,6 +57,7 @@ class Credentials:
     resolutions: dict = field(repr=False)  # key -> Resolution, for the keys served
     values: dict = field(repr=False)  # key -> plaintext
     missing: list = field(default_factory=list)
+    fallback: bool = True  # whether `default`'s entries answered for keys the profile lacks
 
     def as_dict(self) -> dict:
         """The answer's shape, for the API and the command alike."""
@@ -68,6 +69,7 @@ class Credentials:
                 for key, resolution in self.resolutions.items()
             },
             "missing": list(self.missing),
+            "fallback": self.fallback,
         }
 
 
@@ -109,16 +111,18 @@ def fetch_credentials(user, profile: str = DEFAULT_PROFILE, keys=None) -> Creden
     lacks, that the caller may read) resolve to in `profile`.
 
     Refused, audited, before any value is read: a key or profile outside the caller's scope
-    (grants; a service token's profiles and key patterns, R18, R19), and a key that answers
-    from `default` when the caller may not read `default`. The request is one decrypt of a
-    person's R10.3 budget (a service token's is charged per request when it signs in). One
-    audit row names every key served and its source; the filter by secret finds the row by
-    any stored secret it read."""
+    (grants; a service token's profiles and key patterns, R18, R19). A caller who may not
+    read `default` gets no fallback: only the profile's own entries answer, so the answer
+    cannot tell it what `default` or the server's environment hold. The request is one
+    decrypt of a person's R10.3 budget (a service token's is charged per request when it
+    signs in). One audit row names every key served and its source; the filter by secret
+    finds the row by any stored secret it read."""
     if keys is not None:
         keys = list(dict.fromkeys(keys))
-    check_request(profile, keys)
     access = _access(user)
-    target = {"secret_name": VIA, "secret_profile": profile}
+    target = {"secret_name": VIA, "secret_profile": str(profile)[:32]}
+    _check_or_record(user, profile, keys, target)
+    fallback = access.admin or DEFAULT_PROFILE in access.roles
     if keys is None:
         if not (access.admin or profile in access.roles):
             _refuse(user, access, [{"profile": profile}], target)
@@ -131,25 +135,42 @@ def fetch_credentials(user, profile: str = DEFAULT_PROFILE, keys=None) -> Creden
     if outside:
         _refuse(user, access, outside, target)
     admit_reveal(user, target, [(profile, key) for key in keys])
-    resolutions = resolve_many(keys, profile)
+    resolutions = resolve_many(keys, profile, fallback=fallback)
     served = {key: r for key, r in resolutions.items() if r.found}
-    # A fallback answer is `default`'s (R5.5; the environment counts as `default`): the caller
-    # must be allowed to read it there too.
-    inherited = [{"key": key, "profile": r.answered_in} for key, r in served.items()
-                 if r.answered_in not in (None, profile)
-                 and not access.reads(r.answered_in, key)]
-    if inherited:
-        _refuse(user, access, inherited, target)
     values = {}
     for key, resolution in served.items():
         try:
             values[key] = resolution.value.reveal()
         except DecryptionError:
+            with transaction.atomic():
+                log.record(AuditAction.DECRYPT, user=user, detail={
+                    "via": VIA, "outcome": "failed", "key": key, "source": resolution.source,
+                    "reason": "no configured key opens the value"}, **target)
             raise DecryptFailed(f"{DECRYPT_FAILED}: {key} ({resolution.source}) cannot be "
                                 "opened with the configured keys") from None
     missing = [key for key, resolution in resolutions.items() if not resolution.found]
     _record(user, profile, served, missing)
-    return Credentials(profile, served, values, missing)
+    return Credentials(profile, served, values, missing, fallback)
+
+
+def _check_or_record(user, profile, keys, target: dict) -> None:
+    """check_request; asking for the server's own configuration is also audited (a DENIED
+    row): the most telling probe there is leaves a trace."""
+    try:
+        check_request(profile, keys)
+    except ValidationError:
+        server_own = [key for key in keys or () if KEY_PATTERN.match(key)
+                      and is_server_configuration(key)]
+        if server_own:
+            with transaction.atomic():
+                log.record(AuditAction.DENIED, user=_actor(user), allowed=False, detail={
+                    "attempted": VIA, "reason": "asked for the server's own configuration",
+                    "keys": server_own[:50]}, **target)
+        raise
+
+
+def _actor(user):
+    return user if user is not None and user.is_authenticated else None
 
 
 def _record(user, profile: str, served: dict[str, Resolution], missing: list[str]) -> None:
@@ -163,9 +184,9 @@ def _record(user, profile: str, served: dict[str, Resolution], missing: list[str
     if stored:
         detail["secret_ids"] = [str(pk) for pk in stored.values()]
     with transaction.atomic():
+        # detail.secret_ids is indexed for the audit filter by secret (audit_app/log.py).
         log.record(AuditAction.DECRYPT, user=user, secret_name=_row_name(served, missing),
-                   secret_profile=profile, detail=detail,
-                   secrets_read=tuple(stored.values()))
+                   secret_profile=profile, detail=detail)
 
 
 def _row_name(served: dict, missing: list) -> str:
@@ -179,9 +200,10 @@ def _refuse(user, access: Access, refused: list[dict], target: dict) -> None:
     reason = refusal_reason(access, [(item["profile"], item.get("key")) for item in refused])
     keys = [item["key"] for item in refused if "key" in item]
     detail = {"reason": reason, "via": VIA}
-    if keys:
+    if keys:  # the first 50 by name, and how many there were
         detail["keys"] = keys[:50]
+        detail["keys_refused"] = len(keys)
     with transaction.atomic():
-        log.record(AuditAction.DECRYPT, user=user if user and user.is_authenticated else None,
-                   allowed=False, detail=detail, **target)
+        log.record(AuditAction.DECRYPT, user=_actor(user), allowed=False, detail=detail,
+                   **target)
     raise CredentialsRefused(refused[:50], reason)

@@ -98,10 +98,13 @@ def resolve(key: str, profile: str = DEFAULT_PROFILE, loaders=None) -> Resolutio
     return Resolution(key, profile, None)
 
 
-def resolve_many(keys, profile: str = DEFAULT_PROFILE, loaders=None) -> dict[str, Resolution]:
+def resolve_many(keys, profile: str = DEFAULT_PROFILE, loaders=None, *,
+                 fallback: bool = True) -> dict[str, Resolution]:
     """resolve() for several keys, in the order given: each source is asked once for the keys
     no earlier source held (the database in one query), so fifty keys cost about what one
-    does (R20)."""
+    does (R20). fallback=False: only the profile's own entries answer, never `default`'s
+    (nor the environment, which counts as `default`), for a caller who may not read
+    `default` (R18)."""
     keys = [check_key(key) for key in dict.fromkeys(keys)]
     check_profile(profile)
     found: dict[str, Resolution] = {}
@@ -110,8 +113,9 @@ def resolve_many(keys, profile: str = DEFAULT_PROFILE, loaders=None) -> dict[str
         if not remaining:
             break
         for key, answer in loader.lookup_many(remaining, profile).items():
-            found[key] = Resolution(key, profile, loader.source, answer.value, answer.origin,
-                                    answer.profile)
+            if fallback or answer.profile == profile:
+                found[key] = Resolution(key, profile, loader.source, answer.value,
+                                        answer.origin, answer.profile)
     return {key: found.get(key) or Resolution(key, profile, None) for key in keys}
 
 

@@ -134,9 +134,13 @@ def test_F5_a_token_without_default_learns_which_server_env_vars_exist(
     client = bearer(key)
     present = client.get(URL, {"profile": "production", "keys": "SOME_SERVER_VARIABLE"})
     absent = client.get(URL, {"profile": "production", "keys": "NOT_SET_ANYWHERE_XYZ"})
-    assert present.status_code == 403
+    # Fixed: a caller who may not read `default` gets no fallback (nor the environment,
+    # which counts as `default`): both names are simply missing.
+    assert present.status_code == 200, present.content
     # The two answers must not differ in a way that says which name is set.
     assert absent.status_code == present.status_code, (absent.status_code, absent.json())
+    assert present.json()["missing"] == ["SOME_SERVER_VARIABLE"]
+    assert absent.json()["missing"] == ["NOT_SET_ANYWHERE_XYZ"]
 
 
 # --- F6 (low): probing for the server's own keys leaves no trace ---------------------------

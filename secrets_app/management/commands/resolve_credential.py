@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from kozmo_secrets import client
+from secrets_app.child_env import is_server_configuration
 from secrets_app.management.secrets_command import SecretsCommand
-from secrets_app.services.credentials import check_request, fetch_credentials
+from secrets_app.services.credentials import SERVER_CONFIGURATION, fetch_credentials
 from secrets_app.services.reveal import reveal_resolution
 from secrets_app.sources.chain import not_found_message, resolve_many
 
@@ -20,7 +21,7 @@ class Command(SecretsCommand):
         "Show which source answers for each KEY in a profile, asking in order: database -> "
         "environment -> config_file (when SECRETS_CONFIG_FILE is set) -> aws (when "
         "SECRETS_AWS_REGION is set). With --format json|dotenv the values are printed, in the "
-        "shape of GET /api/v1/credentials (json) or as KEY='value' lines (dotenv), audited as "
+        "shape of GET /api/v1/credentials (json) or as KEY=\"value\" lines (dotenv), audited as "
         "one decrypt naming every key; the server's own configuration (DJANGO_*, SECRETS_*, "
         "KOZMO_*, DATABASE_URL, REDIS_URL) is never printed. With --reveal and one KEY the "
         "value is printed alone on standard output (for scripts) and the source goes to "
@@ -47,6 +48,8 @@ class Command(SecretsCommand):
         if reveal and len(keys) > 1:
             raise CommandError("--reveal prints one value: name one KEY, or use "
                                "--format json|dotenv for several.")
+        if reveal and is_server_configuration(keys[0]):  # never printed, as in the API
+            raise CommandError(f"{keys[0]}: {SERVER_CONFIGURATION}.")
         try:
             resolutions = resolve_many(keys, profile)
         except ValueError as error:
@@ -65,10 +68,9 @@ class Command(SecretsCommand):
 
     def print_credentials(self, user, profile, keys, output_format):
         try:
-            check_request(profile, keys)
+            answer = fetch_credentials(user, profile, keys)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        answer = fetch_credentials(user, profile, keys)
         if output_format == "json":
             self.stdout.write_raw(json.dumps(answer.as_dict(), indent=2) + "\n")
         else:
