@@ -123,7 +123,11 @@ def test_r17_1_the_rule_names_every_kind_of_server_configuration(settings):
 
 def test_r17_1_every_process_the_code_starts_gets_the_built_environment():
     """Outside tests/, no code copies os.environ into a child, and every file that starts a
-    process builds the child's environment with child_environment."""
+    process builds the child's environment with child_environment. Except the `kozmo`
+    client: it runs on a program's machine, never in the server (no server configuration in
+    its environment to keep out), imports only the standard library, and builds its child's
+    environment itself (its own tests check it: the user's environment, the credentials,
+    KOZMO_TOKEN removed)."""
     copies = ("**os.environ", "dict(os.environ)", "env=os.environ", "os.environ.copy()")
     starts = ("subprocess.run(", "subprocess.Popen(", "os.exec", "os.spawn", "os.system(",
               "subprocess.call(", "subprocess.check_")
@@ -131,6 +135,8 @@ def test_r17_1_every_process_the_code_starts_gets_the_built_environment():
     for path in ROOT.rglob("*.py"):
         relative = path.relative_to(ROOT)
         if relative.parts[0] in ("tests", ".venv", "build") or "site-packages" in path.parts:
+            continue
+        if relative == Path("kozmo_secrets/client.py"):
             continue
         text = path.read_text()
         offenders += [f"{relative}: {copy}" for copy in copies if copy in text]
