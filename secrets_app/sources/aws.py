@@ -1,11 +1,14 @@
 """AWS Secrets Manager (R5.3), through boto3.
 
 For key K in profile P (then `default`) it reads the secret `<prefix>P/K` — a plain string, or
-JSON holding K — and then the secret `<prefix>P`, JSON holding several keys. Answers and misses are
-cached for SECRETS_AWS_CACHE_SECONDS; timeouts and retries are bounded, and after a connection
-failure the endpoint is skipped for the cache period, so a dead endpoint costs one bounded
-wait per period and never breaks the chain: any error is a logged warning and "not found in
-AWS".
+JSON holding K — and then the secret `<prefix>P`, JSON holding several keys. Which of those
+names exist is listed once per profile (ListSecrets), so a key AWS does not hold costs no call:
+a request for hundreds of unknown names stays a few calls (R20). Without the ListSecrets
+permission every name is asked for, as before. Answers, misses and listings are cached for
+SECRETS_AWS_CACHE_SECONDS (expired entries are dropped as the cache grows); timeouts and
+retries are bounded, and after a connection failure the endpoint is skipped for the cache
+period, so a dead endpoint costs one bounded wait per period and never breaks the chain: any
+error is a logged warning and "not found in AWS".
 """
 
 import json
@@ -25,6 +28,8 @@ from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_t
 
 logger = logging.getLogger(__name__)
 NOT_FOUND_CODES = {"ResourceNotFoundException"}
+CACHE_PRUNE_AT = 2048  # entries: past this, expired ones are dropped on the next insert
+UNKNOWN = None  # a listing that could not be made: every name is asked for
 
 
 class AWSSecretLoader(BaseCredentialLoader):
@@ -49,6 +54,7 @@ class AWSSecretLoader(BaseCredentialLoader):
         )
         self._client = None
         self._cache: dict[str, tuple[float, Sealed | None]] = {}
+        self._listings: dict[str, tuple[float, frozenset | None]] = {}
         self._lock = threading.Lock()
         # After a connection failure every lookup is "not found" until this moment, so a
         # dead endpoint costs one bounded wait per cache period, not one per secret name.
@@ -83,8 +89,51 @@ class AWSSecretLoader(BaseCredentialLoader):
         value = self._fetch_uncached(secret_id)
         if self.cache_seconds > 0:
             with self._lock:
+                if len(self._cache) >= CACHE_PRUNE_AT:
+                    self._cache = {name: entry for name, entry in self._cache.items()
+                                   if entry[0] > now}
                 self._cache[secret_id] = (now + self.cache_seconds, value)
         return value
+
+    def _listed(self, profile: str) -> frozenset | None:
+        """The names AWS holds for a profile (`<prefix>P` and `<prefix>P/...`), or None when
+        they cannot be listed (no ListSecrets permission, an error): then every name is asked
+        for."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._listings.get(profile)
+        if cached and cached[0] > now:
+            return cached[1]
+        if now < self._down_until:
+            return UNKNOWN
+        names = self._list_uncached(f"{self.prefix}{profile}")
+        if self.cache_seconds > 0:
+            with self._lock:
+                self._listings[profile] = (now + self.cache_seconds, names)
+        return names
+
+    def _list_uncached(self, base: str) -> frozenset | None:
+        names = set()
+        try:
+            # The name filter matches prefixes, ignoring case: the exact names are kept.
+            pages = self.client().get_paginator("list_secrets").paginate(
+                Filters=[{"Key": "name", "Values": [base]}])
+            for page in pages:
+                for entry in page.get("SecretList", []):
+                    name = entry.get("Name", "")
+                    if name == base or name.startswith(base + "/"):
+                        names.add(name)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "") or "error"
+            logger.warning("AWS Secrets Manager cannot list %s (%s): asking for each name",
+                           base, code)
+            return UNKNOWN
+        except (BotoCoreError, OSError) as error:
+            logger.warning("AWS Secrets Manager unreachable listing %s (%s): not found in AWS",
+                           base, type(error).__name__)
+            self._down_until = time.monotonic() + max(self.cache_seconds, 5)
+            return UNKNOWN
+        return frozenset(names)
 
     def _fetch_uncached(self, secret_id: str) -> Sealed | None:
         try:
@@ -125,12 +174,15 @@ class AWSSecretLoader(BaseCredentialLoader):
 
     @sensitive_variables()
     def _lookup(self, key: str, profile: str) -> Sealed | None:
-        """The key in this profile's own secret (`prefix/profile/KEY`), or in its bundle."""
-        own = self._fetch(f"{self.prefix}{profile}/{key}")
+        """The key in this profile's own secret (`prefix/profile/KEY`), or in its bundle;
+        names the listing says AWS does not hold are not asked for."""
+        listed = self._listed(profile)
+        own_id, bundle_id = f"{self.prefix}{profile}/{key}", f"{self.prefix}{profile}"
+        own = self._fetch(own_id) if listed is UNKNOWN or own_id in listed else None
         if own is not None:
             picked = _from_json(own.reveal(), key)
             return own if picked is None else Sealed.encrypt(picked)
-        bundle = self._fetch(f"{self.prefix}{profile}")
+        bundle = self._fetch(bundle_id) if listed is UNKNOWN or bundle_id in listed else None
         if bundle is not None:
             picked = _from_json(bundle.reveal(), key)
             if picked is not None:

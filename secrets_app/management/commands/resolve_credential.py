@@ -49,7 +49,8 @@ class Command(SecretsCommand):
             raise CommandError("--reveal prints one value: name one KEY, or use "
                                "--format json|dotenv for several.")
         if reveal and is_server_configuration(keys[0]):  # never printed, as in the API
-            raise CommandError(f"{keys[0]}: {SERVER_CONFIGURATION}.")
+            raise CommandError(f"{keys[0]} [{profile}]: not found in any source a caller may "
+                               f"read: {SERVER_CONFIGURATION}.")
         try:
             resolutions = resolve_many(keys, profile)
         except ValueError as error:
