@@ -385,3 +385,30 @@ def test_R20_a_browser_session_cannot_fetch_credentials(admin_client, stored):
     assert response.status_code == 401
     assert "VALUE" not in response.content.decode()
     assert not AuditLog.objects.filter(action=AuditAction.DECRYPT).exists()
+
+
+def test_R20_without_the_listing_permission_aws_asks_for_each_name(settings):
+    """ListSecrets refused (a policy that grants GetSecretValue only): every name is asked
+    for, as before the listing, and the answer is the same."""
+    from botocore.exceptions import ClientError
+
+    from secrets_app.sources.aws import AWSSecretLoader
+
+    asked = []
+
+    class GetOnly:
+        def get_paginator(self, name):
+            raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "ListSecrets")
+
+        def get_secret_value(self, SecretId):
+            asked.append(SecretId)
+            if SecretId == "kozmo/production/API_KEY":
+                return {"SecretString": "from-aws"}
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "Get")
+
+    loader = AWSSecretLoader(region="eu-west-1", prefix="kozmo/", cache_seconds=60)
+    loader._client = GetOnly()
+    answers = loader.lookup_many(["API_KEY", "OTHER"], "production")
+    assert answers["API_KEY"].value.reveal() == "from-aws"
+    assert "OTHER" not in answers
+    assert "kozmo/production/OTHER" in asked and "kozmo/default/OTHER" in asked
