@@ -405,8 +405,8 @@ def test_R19_the_default_lifetime_is_90_days_and_never_is_offered(admin_client):
 
 
 @pytest.mark.parametrize("data, field, message", [
-    ({"name": "etl"}, "profiles", "Choose at least one profile the token may read."),
-    ({"name": "", "profiles": ["production"]}, "name", "This field is required."),
+    ({"name": "etl"}, "profiles", "Choose at least one profile the token may read, from"),
+    ({"name": "", "profiles": ["production"]}, "name", "Give the token a name"),
     ({"name": "etl", "profiles": ["production"], "keys": "postgres password"}, "keys",
      "is not a key pattern: use capital letters"),
     ({"name": "etl", "profiles": ["production"], "allowed_networks": "the office"},

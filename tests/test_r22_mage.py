@@ -152,7 +152,9 @@ class TestMageTemplateThroughTheCommand:
         out, error = import_mage("--templates", "skip")
         assert not error  # nothing failed: exit 0
         skipped = problems(out, "Skipped")
-        assert skipped["production", "POSTGRES_PASSWORD"] == UNSUPPORTED
+        # A profile's skipped entry says it falls back to default's (R5.5).
+        assert skipped["production", "POSTGRES_PASSWORD"] == UNSUPPORTED + (
+            "; production then reads default's POSTGRES_PASSWORD, if it has one")
         assert skipped["default", "AWS_ACCESS_KEY_ID"] == unset("AWS_ACCESS_KEY_ID")
         assert skipped["default", "AZURE_TENANT_ID"] == unset("AZURE_TENANT_ID")
         assert skipped["production", "AZURE_TENANT_ID"] == "empty value"
@@ -305,7 +307,8 @@ class TestApiAndConsole:
         skipped = {(p["profile"], p["key"]): p["reason"]
                    for p in response.json()["skipped_entries"]}
         assert skipped["default", "AWS_ACCESS_KEY_ID"] == UPLOAD_ENV_VAR
-        assert skipped["production", "SNOWFLAKE_PASSWORD"] == UNSUPPORTED
+        assert skipped["production", "SNOWFLAKE_PASSWORD"] == UNSUPPORTED + (
+            "; production then reads default's SNOWFLAKE_PASSWORD, if it has one")
 
     def test_R22_api_refuses_a_bad_templates_choice(self, admin_api):
         response = admin_api.post("/api/v1/secrets/import/?templates=ignore",

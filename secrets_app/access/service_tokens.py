@@ -90,7 +90,7 @@ class WrongNetwork(Exception):
 
 def _clean_profiles(profiles) -> list[str]:
     if isinstance(profiles, str) or not isinstance(profiles, list | tuple) or not profiles:
-        raise ValidationError({"profiles": "Name at least one profile the token may read, "
+        raise ValidationError({"profiles": "Choose at least one profile the token may read, "
                                            f"from {', '.join(configured_profiles())}."})
     configured = configured_profiles()
     unknown = [str(p)[:40] for p in profiles if p not in configured]

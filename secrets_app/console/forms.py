@@ -191,13 +191,14 @@ class GrantForm(forms.Form):
 
 class ServiceTokenForm(forms.Form):
     """Settings → Service tokens (R19). Shapes the input; access/service_tokens.py checks it
-    (patterns, networks, lifetime) and its errors land on these fields."""
+    (name, profiles, patterns, networks, lifetime), every field at once as the API does, and
+    its errors land on these fields."""
 
-    name = forms.CharField(max_length=100, help_text="The program using it, e.g. “etl”.")
+    name = forms.CharField(required=False, help_text="The program using it, e.g. “etl”.",
+                           widget=forms.TextInput(attrs={"maxlength": 100, "required": True}))
     profiles = forms.MultipleChoiceField(
-        choices=profile_choices, widget=forms.CheckboxSelectMultiple,
+        required=False, choices=profile_choices, widget=forms.CheckboxSelectMultiple,
         label="Profiles it may read",
-        error_messages={"required": "Choose at least one profile the token may read."},
     )
     keys = forms.CharField(
         required=False, label="Key patterns",

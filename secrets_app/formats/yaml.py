@@ -277,8 +277,13 @@ def _section(profile: str, pairs, reader):
                     raise
                 value, value_format = reader.as_written(value_node)  # never Unresolved
         except Unresolved as error:
+            reason = str(error)
+            if reader.templates == "skip" and profile != DEFAULT_PROFILE:
+                # R5.5: a profile without the key reads `default`'s, which may be a
+                # placeholder a production job must not get.
+                reason += f"; {profile} then reads {DEFAULT_PROFILE}'s {key}, if it has one"
             (skipped if reader.templates == "skip" else failed).append(
-                Problem(profile, key, str(error), line))
+                Problem(profile, key, reason, line))
             continue
         except ValueError as error:  # reasons written for people, never quoting the value
             failed.append(Problem(profile, key, str(error), line))

@@ -71,7 +71,7 @@ def test_R19_an_admin_creates_copies_and_revokes_a_service_token(page, admin_use
     form.get_by_label("Name").fill("etl")
     form.get_by_role("button", name="Create service token").click()
     expect(page.locator("[data-testid=service-token-profiles]")).to_contain_text(
-        "Choose at least one profile the token may read.")
+        "Choose at least one profile the token may read, from")
 
     form = page.locator("[data-testid=service-token-form]")
     form.get_by_label("production").check()
