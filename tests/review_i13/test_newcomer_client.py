@@ -44,9 +44,13 @@ def test_newcomer_a_key_only_default_holds_is_refused_naming_the_profile_asked(p
     "the token may not read POSTGRES_PASSWORD in profile default": the user asked for
     production and never mentioned default. The message should say that production holds no
     such key and its fallback, default, is outside the token's scope."""
+    # Since the security review (no fallback to a `default` the caller may not read, else
+    # the answer tells what `default` holds) the key is not found in production, and the
+    # message says why default was not asked.
     done = kozmo(*prod_token, "get", "POSTGRES_PASSWORD", "--profile", "production")
-    assert done.returncode == 6
+    assert done.returncode == 4, done.stderr
     assert "production" in done.stderr, done.stderr
+    assert "default" in done.stderr, done.stderr
 
 
 def test_newcomer_forgetting_profile_is_told_about_profile_flag(prod_token):
