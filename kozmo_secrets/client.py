@@ -16,12 +16,14 @@ exit codes:
   0    ok (kozmo run: CMD's own exit status instead)
   2    usage or configuration: a bad option, no KOZMO_URL or KOZMO_TOKEN, an address kozmo
        will not send a token to, an unreadable --ca-file, a value the format cannot hold
-  3    cannot reach the server: connection refused, DNS, timeout, TLS, not HTTP
+  3    cannot reach the server: connection refused, DNS, no whole answer within --timeout,
+       TLS, not HTTP
   4    not found: a key asked for (KEY or --keys) is in no source of the profile
   5    not authenticated (401): the token is not valid, has expired or was revoked
   6    refused (403): keys or the profile are outside the token's scope or grants
   7    rate limited (429): still limited after one wait, or asked to wait over 60 s
-  8    the server answered something else: 400, 404, a redirect, 5xx, not the expected JSON
+  8    the server answered something else: 400, 404, a redirect, 5xx, not the expected JSON,
+       an answer over 32 MiB
   126  kozmo run: CMD was found but cannot be executed
   127  kozmo run: CMD was not found
   130  interrupted (Ctrl-C)
@@ -42,6 +44,7 @@ import ssl
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -69,12 +72,14 @@ exit codes:
   0    ok (kozmo run: CMD's own exit status instead)
   2    usage or configuration: a bad option, no KOZMO_URL or KOZMO_TOKEN, an address kozmo
        will not send a token to, an unreadable --ca-file, a value the format cannot hold
-  3    cannot reach the server: connection refused, DNS, timeout, TLS, not HTTP
+  3    cannot reach the server: connection refused, DNS, no whole answer within --timeout,
+       TLS, not HTTP
   4    not found: a key asked for (KEY or --keys) is in no source of the profile
   5    not authenticated (401): the token is not valid, has expired or was revoked
   6    refused (403): keys or the profile are outside the token's scope or grants
   7    rate limited (429): still limited after one wait, or asked to wait over 60 s
-  8    the server answered something else: 400, 404, a redirect, 5xx, not the expected JSON
+  8    the server answered something else: 400, 404, a redirect, 5xx, not the expected JSON,
+       an answer over 32 MiB
   126  kozmo run: CMD was found but cannot be executed
   127  kozmo run: CMD was not found
   130  interrupted (Ctrl-C)
@@ -82,6 +87,9 @@ exit codes:
 
 DEFAULT_TIMEOUT = 30.0
 MAX_RETRY_WAIT = 60
+# The most kozmo reads of an answer: credentials take kilobytes; a body beyond this is a
+# broken or hostile server (exit 8), not something to hold in memory.
+MAX_BODY = 32 * 1024 * 1024
 ENDPOINT = "/api/v1/credentials/"
 # What the server sends is checked before use: a name that is not an environment variable's
 # would break a .env file or a child's environment.
@@ -254,9 +262,7 @@ def unreachable(config: Config, reason: object) -> Failure:
                        "not be resolved (DNS: " + describe(reason) + "). Check the address "
                        "(KOZMO_URL or --url) and your network")
     if isinstance(reason, socket.timeout):
-        return Failure(UNREACHABLE, "no answer from " + where + " within "
-                       + format(config.timeout, "g") + " s: check the address and your "
-                       "network, or wait longer with --timeout")
+        return timed_out(config)
     if isinstance(reason, http.client.HTTPException):
         return Failure(UNREACHABLE, where + " did not answer HTTP (" + type(reason).__name__
                        + "): is it the Kozmo server, and is the scheme (https:// or http://) "
@@ -266,9 +272,34 @@ def unreachable(config: Config, reason: object) -> Failure:
     return Failure(UNREACHABLE, "cannot reach " + where + ": " + str(reason))
 
 
-def send(config: Config, url: str) -> tuple[int, object, bytes]:
-    """One GET: (status, headers, body), whatever the status."""
+def timed_out(config: Config) -> Failure:
+    return Failure(UNREACHABLE, "timed out after " + format(config.timeout, "g") + " s waiting "
+                   "for " + config.base_url + ": no complete answer in that time. Check the "
+                   "address and your network, or wait longer with --timeout")
+
+
+def uses_no_proxy(url: str) -> bool:
+    """Plain http never goes through a proxy, nor does anything to this machine: the token
+    goes to the host of KOZMO_URL and nowhere else. (A proxy for http:// would read the token
+    and the values in clear; a proxy asked for localhost would reach its own machine.)"""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "http" or is_loopback(parts.hostname or "")
+
+
+def read_capped(stream) -> bytes:
+    body = stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise Failure(BAD_ANSWER, "the server's answer is larger than "
+                      + str(MAX_BODY // (1024 * 1024)) + " MiB, far more than credentials "
+                      "take: is KOZMO_URL the Kozmo server's address?")
+    return body
+
+
+def exchange(config: Config, url: str) -> tuple[int, object, bytes]:
+    """One GET: (status, headers, body), whatever the status. No deadline of its own."""
     handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    if uses_no_proxy(url):
+        handlers.append(urllib.request.ProxyHandler({}))  # replaces the one from *_proxy
     if config.tls is not None:
         handlers.append(urllib.request.HTTPSHandler(context=config.tls))
     opener = urllib.request.build_opener(*handlers)
@@ -280,10 +311,10 @@ def send(config: Config, url: str) -> tuple[int, object, bytes]:
     })
     try:
         with opener.open(request, timeout=config.timeout) as response:
-            return response.status, response.headers, response.read()
+            return response.status, response.headers, read_capped(response)
     except urllib.error.HTTPError as error:
         try:
-            return error.code, error.headers, error.read()
+            return error.code, error.headers, read_capped(error)
         except (OSError, http.client.HTTPException):
             return error.code, error.headers, b""
         finally:
@@ -295,20 +326,45 @@ def send(config: Config, url: str) -> tuple[int, object, bytes]:
         raise unreachable(config, error) from None
 
 
+def send(config: Config, url: str) -> tuple[int, object, bytes]:
+    """One GET within --timeout as a deadline for the whole exchange: name lookup, connect,
+    TLS, headers and body. A socket timeout alone bounds each read, not a server that
+    trickles a byte at a time; so the exchange runs in a thread that is left behind (kozmo
+    exits soon after) if it has not finished by then."""
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["answer"] = exchange(config, url)
+        except BaseException as error:  # handed to the main thread as it is
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="kozmo-request", daemon=True)
+    worker.start()
+    worker.join(config.timeout)
+    if worker.is_alive():
+        raise timed_out(config)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["answer"]  # type: ignore[return-value]
+
+
 def retry_after(headers) -> int | None:
     """Retry-After in whole seconds (delta or HTTP date), None when absent or unreadable."""
     raw = (headers.get("Retry-After") or "").strip()
-    if raw.isdigit():
-        return int(raw)
+    if re.fullmatch(r"[0-9]+", raw):  # ASCII digits only: '²'.isdigit() is True too
+        raw = raw.lstrip("0") or "0"
+        # Past 12 digits it is "too long" anyway, and int() of thousands of digits raises.
+        return int(raw) if len(raw) <= 12 else 10 ** 12
     try:
         when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return max(0, math.ceil(when.timestamp() - time.time()))
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0, math.ceil(when.timestamp() - time.time()))
 
 
 def fetch(config: Config, keys: list[str] | None) -> tuple[dict[str, str], list[str]]:
@@ -333,7 +389,16 @@ def fetch(config: Config, keys: list[str] | None) -> tuple[dict[str, str], list[
         if status == 429:
             raise Failure(RATE_LIMITED, "still rate limited (429) after waiting " + str(wait)
                           + " s: try again later")
-    return answer(config, url, status, headers, body)
+    try:
+        credentials, missing = answer(config, url, status, headers, body)
+    except RecursionError:  # JSON nested thousands deep: json.loads gives up on it
+        raise Failure(BAD_ANSWER, "the server's answer (" + str(status) + ") is JSON nested "
+                      "too deeply to read: is KOZMO_URL the Kozmo server's address?") from None
+    if keys is not None:
+        # Only what was asked for, whatever else the server sends: `run --keys A` must not
+        # put a B of the server's choosing into CMD's environment.
+        credentials = {key: credentials[key] for key in keys if key in credentials}
+    return credentials, missing
 
 
 def json_of(body: bytes) -> object:
@@ -451,7 +516,7 @@ def credentials_of(data: object, headers) -> tuple[dict[str, str], list[str]]:
     missing = data.get("missing") or []
     if not isinstance(missing, list):
         raise Failure(BAD_ANSWER, where + "'s missing is not a list")
-    return credentials, [str(name) for name in missing]
+    return credentials, [name for name in missing if isinstance(name, str)]
 
 
 def require_all(config: Config, keys: list[str] | None, credentials: dict[str, str],
@@ -491,8 +556,15 @@ def dotenv(credentials: dict[str, str]) -> str:
     return "".join(lines)
 
 
+_C1_AND_DEL = re.compile("[\x7f-\x9f]")
+
+
 def as_json(credentials: dict[str, str]) -> str:
-    return json.dumps(credentials, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    # json.dumps escapes C0 only: DEL and C1 (U+009B is CSI to a terminal) as \u00XX too,
+    # which every JSON reader decodes back (they can only be inside strings here).
+    text = json.dumps(credentials, ensure_ascii=False, indent=2, sort_keys=True)
+    return _C1_AND_DEL.sub(lambda match: "\\u" + format(ord(match.group()), "04x"),
+                           text) + "\n"
 
 
 _YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
@@ -530,6 +602,42 @@ def as_yaml(credentials: dict[str, str]) -> str:
 FORMATS = {"dotenv": dotenv, "json": as_json, "yaml": as_yaml}
 
 
+# --- variables kozmo run does not set ----------------------------------------------------
+
+# Names that change how programs start or where their code is found: set from a credential,
+# they would let whoever may edit a profile run code on every host that runs `kozmo run`.
+# Drawn from what sudo's env_reset removes and glibc's UNSECURE_ENVVARS (for setuid programs),
+# plus the interpreters' own start-up variables. Compared in upper case (Windows ignores case).
+_UNSAFE_ENV_NAMES = frozenset({
+    # where programs are found, and the shells' start-up and prompt code
+    "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS0", "PS1", "PS2", "PS4",
+    "PROMPT_COMMAND", "CDPATH", "GLOBIGNORE", "FPATH", "ZDOTDIR", "NULLCMD", "READNULLCMD",
+    "PATHEXT", "COMSPEC",
+    # the dynamic loader of other systems (LD_*, DYLD_* and _RLD* are prefixes below)
+    "LIBPATH", "SHLIB_PATH",
+    # the C library: character sets, messages, locales, name resolution, malloc, tunables
+    "GCONV_PATH", "GETCONF_DIR", "LOCPATH", "NLSPATH", "PATH_LOCALE", "HOSTALIASES",
+    "LOCALDOMAIN", "RES_OPTIONS", "RESOLV_HOST_CONF", "NIS_PATH", "GLIBC_TUNABLES",
+    # interpreters: where modules come from and what runs first (PYTHON* is a prefix below)
+    "PERL5LIB", "PERL5OPT", "PERLLIB", "PERL5DB", "PERLIO_DEBUG",
+    "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH",
+    "NODE_OPTIONS", "NODE_PATH",
+    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "JAVA_HOME",
+    "LUA_INIT", "LUA_PATH", "LUA_CPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
+})
+_UNSAFE_ENV_PREFIXES = ("LD_", "DYLD_", "_RLD", "MALLOC_", "PYTHON", "BASH_FUNC_",
+                        "LUA_INIT_", "LUA_PATH_", "LUA_CPATH_")
+
+
+def is_unsafe_env_name(name: str) -> bool:
+    """True for an environment variable that changes how programs start or where their code
+    is found (PATH, LD_PRELOAD, PYTHONPATH, BASH_ENV, NODE_OPTIONS...): `kozmo run` does not
+    set one from a credential unless --allow-env names it. TMPDIR, HOME and a program's own
+    settings (EDITOR, GIT_*) are not in the list: see docs/client.md."""
+    upper = name.upper()
+    return upper in _UNSAFE_ENV_NAMES or upper.startswith(_UNSAFE_ENV_PREFIXES)
+
+
 # --- commands -----------------------------------------------------------------------------
 
 
@@ -560,10 +668,31 @@ def command_get(config: Config, args: argparse.Namespace) -> int:
     return OK
 
 
+def stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
+
+
+def raw_control(value: str) -> bool:
+    """Whether dotenv() writes a control character (C0, DEL, C1: ESC, CSI...) as it is."""
+    return any((ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F) and ch not in _DOTENV_ESCAPES
+               for ch in value)
+
+
 def command_env(config: Config, args: argparse.Namespace) -> int:
     keys = parse_keys(args.keys)
     credentials, missing = fetch(config, keys)
     require_all(config, keys, credentials, missing)
+    if args.format == "dotenv" and stdout_is_terminal():
+        # python-dotenv has no escape for ESC and its kin: raw, they would drive the terminal
+        # (title, screen, clipboard). To a file or a pipe the output is data, written whole.
+        for key in sorted(credentials):
+            if raw_control(credentials[key]):
+                raise Failure(USAGE, key + "'s value holds a control character (such as ESC) "
+                              "that dotenv cannot escape, and stdout is a terminal: redirect "
+                              "to a file (kozmo env > .env), or use --format json or yaml")
     write_out(FORMATS[args.format](credentials))
     return OK
 
@@ -582,8 +711,16 @@ def command_run(config: Config, args: argparse.Namespace) -> int:
         if "\0" in value:
             raise Failure(BAD_ANSWER, key + "'s value holds a NUL character, which no "
                           "environment variable can: read it with kozmo get instead")
+    allowed = set(args.allow_env or ())
+    unsafe = sorted(key for key in credentials
+                    if is_unsafe_env_name(key) and key not in allowed)
+    if unsafe:
+        # Names only (they passed ENV_NAME), never values.
+        say("not setting " + ", ".join(unsafe) + " in CMD's environment: "
+            + ("it changes" if len(unsafe) == 1 else "they change") + " how programs start "
+            "or where they are found (--allow-env NAME sets one on purpose)")
     env = dict(os.environ)
-    env.update(credentials)
+    env.update((key, value) for key, value in credentials.items() if key not in unsafe)
     # The child gets the credentials, not the key to all of them.
     env.pop("KOZMO_TOKEN", None)
     return execute(command, env)
@@ -622,6 +759,13 @@ def positive_seconds(text: str) -> float:
     return seconds
 
 
+def env_name(text: str) -> str:
+    name = text.strip()
+    if not ENV_NAME.match(name):
+        raise argparse.ArgumentTypeError("give one variable name, e.g. --allow-env PATH")
+    return name
+
+
 def shared_options(with_defaults: bool) -> argparse.ArgumentParser:
     """Options accepted before or after the command. After it they default to SUPPRESS so
     that, when left out there, they do not overwrite what was given before it."""
@@ -643,7 +787,8 @@ def shared_options(with_defaults: bool) -> argparse.ArgumentParser:
                             "CA (default: KOZMO_CA_FILE)")
     group.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                        default=default(DEFAULT_TIMEOUT),
-                       help="how long to wait for the server (default: 30)")
+                       help="the most seconds the whole exchange with the server may take "
+                            "(default: 30)")
     group.add_argument("--insecure-http", action="store_true", default=default(False),
                        help="allow plain http:// to a host other than this machine (the token "
                             "and the values then cross the network unencrypted)")
@@ -698,10 +843,16 @@ def build_parser() -> argparse.ArgumentParser:
         usage="kozmo run [options] [--keys A,B] -- CMD [ARGS...]",
         description="Run CMD with the credentials added to the current environment (they "
         "override variables of the same name). KOZMO_TOKEN is removed from CMD's environment: "
-        "CMD gets the values, not the token. kozmo then becomes CMD (exec), so the exit status "
-        "and signals are CMD's own; no value is printed.")
+        "CMD gets the values, not the token. Credentials that change how programs start or "
+        "where they are found (PATH, IFS, BASH_ENV, LD_*, DYLD_*, PYTHON*, NODE_OPTIONS...) are "
+        "not set, with a warning naming them, unless --allow-env names them. kozmo then "
+        "becomes CMD (exec), so the exit status and signals are CMD's own; no value is "
+        "printed.")
     run.add_argument("--keys", metavar="A,B", help="only these keys; any of them missing is an "
                      "error (exit 4) and CMD is not run")
+    run.add_argument("--allow-env", action="append", type=env_name, metavar="NAME",
+                     help="set NAME from its credential even though it changes how programs "
+                          "start (PATH, LD_*, PYTHON*...: not set by default; repeatable)")
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
     run.set_defaults(handler=command_run)
     return parser

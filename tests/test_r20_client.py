@@ -317,6 +317,38 @@ def kozmo(*argv, url=None, token=TOKEN, env=None, script=None, timeout=60):
     return done
 
 
+def on_a_terminal(*argv, url):
+    """Run kozmo with stdout a terminal (a pty): (exit code, what reached the terminal,
+    stderr)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kozmo_secrets.client", *argv], cwd=REPO,
+            stdout=follower, stderr=subprocess.PIPE,
+            env=clean_env(KOZMO_URL=url, KOZMO_TOKEN=TOKEN))
+        os.close(follower)
+        follower = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stderr = process.stderr.read().decode("utf-8")
+        process.wait(timeout=60)
+        assert TOKEN not in stderr and TOKEN not in shown.decode("utf-8", "replace")
+        return process.returncode, shown.decode("utf-8", "replace"), stderr
+    finally:
+        os.close(leader)
+        if follower is not None:
+            os.close(follower)
+
+
 def failed(done, code, *says):
     """The client stopped with `code`, printed nothing, and said each of `says` on stderr,
     prefixed `kozmo: `."""
@@ -525,7 +557,7 @@ def test_R20_a_slow_server_times_out(stub):
     stub.delay = 5
     stub.answer(200, credentials_body({"API_KEY": "too late"}))
     failed(kozmo("get", "API_KEY", "--timeout", "0.5", url=stub.url), client.UNREACHABLE,
-           f"no answer from {stub.url} within 0.5 s", "--timeout")
+           f"timed out after 0.5 s waiting for {stub.url}", "--timeout")
 
 
 def test_R20_a_name_that_does_not_resolve_is_a_dns_error():
@@ -766,3 +798,219 @@ def test_R20_end_to_end_a_revoked_token_is_not_authenticated(served, admin_user)
 def test_R20_end_to_end_a_bad_key_name_is_the_servers_field_message(served):
     failed(live(served, "get", "lower_case", "--profile", "production"), client.BAD_ANSWER,
            "the server refused the request (400): keys: Not key names: 'lower_case'")
+
+
+# --- issue 13: the client against hostile servers and environments ------------------------
+
+
+@pytest.mark.parametrize(("url", "direct"), [
+    ("http://localhost:8000/api/v1/credentials/", True),
+    ("http://127.0.0.5:8000/x", True),
+    ("https://127.0.0.1:8443/x", True),
+    ("https://[::1]:8443/x", True),
+    ("https://localhost/x", True),
+    ("http://secrets.internal/x", True),  # --insecure-http: never through a proxy either
+    ("https://secrets.example.com/x", False),
+])
+def test_I13_plain_http_and_this_machine_never_go_through_a_proxy(url, direct):
+    assert client.uses_no_proxy(url) is direct
+
+
+def test_I13_https_to_this_machine_ignores_https_proxy(private_ca_stub):
+    server, ca = private_ca_stub
+    proxy = Stub()
+    try:
+        proxy.answer(200, credentials_body({"API_KEY": "via the proxy"}))
+        done = kozmo("get", "API_KEY", "--ca-file", str(ca), url=server.url,
+                     env={"HTTPS_PROXY": proxy.url, "https_proxy": proxy.url})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "over TLS\n"
+        assert proxy.requests == []
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [
+    ("\u00b2", None), ("\u0663", None), ("\uff17", None), ("1.5", None), ("-3", None),
+    ("007", 7), ("0", 0), ("9" * 5000, 10 ** 12),
+    ("Fri, 31 Dec 99999 23:59:59 GMT", None), ("Mon, 99 Foo 2020 99:99:99 GMT", None),
+])
+def test_I13_retry_after_reads_only_ascii_seconds_and_never_raises(raw, seconds):
+    assert client.retry_after({"Retry-After": raw}) == seconds
+
+
+def test_I13_a_retry_after_of_thousands_of_digits_is_too_long_a_wait(stub):
+    stub.answer(429, {"detail": "slow down"}, headers={"Retry-After": "9" * 5000})
+    failed(kozmo("get", "API_KEY", url=stub.url), client.RATE_LIMITED,
+           "longer than kozmo waits (60 s)")
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("status", [200, 401, 403, 500])
+def test_I13_deeply_nested_json_is_a_bad_answer_whatever_the_status(stub, status):
+    stub.answer(status, b"[" * 100_000, headers={"Content-Type": "application/json"})
+    done = kozmo("get", "API_KEY", url=stub.url)
+    failed(done, client.BAD_ANSWER, f"the server's answer ({status}) is JSON nested too "
+           "deeply to read")
+    assert "Traceback" not in done.stderr
+
+
+def test_I13_an_answer_over_32_mib_is_a_bad_answer(stub):
+    stub.answer(200, b" " * (client.MAX_BODY + 1), headers={"Content-Type": "application/json"})
+    failed(kozmo("get", "API_KEY", url=stub.url), client.BAD_ANSWER,
+           "the server's answer is larger than 32 MiB")
+    assert client.MAX_BODY == 32 * 1024 * 1024
+
+
+def test_I13_an_answer_of_exactly_the_cap_is_read(stub):
+    body = json.dumps(credentials_body({"API_KEY": "padded"})).encode("utf-8")
+    stub.answer(200, body + b" " * (client.MAX_BODY - len(body)),
+                headers={"Content-Type": "application/json"})
+    done = kozmo("get", "API_KEY", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "padded\n"
+
+
+def test_I13_env_and_get_keep_only_the_keys_asked_for(stub):
+    stub.answer(200, credentials_body({"A": "1", "B": "2", "EXTRA": "not asked"}))
+    done = kozmo("env", "--keys", "B,A", "--format", "json", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"A": "1", "B": "2"}
+    done = kozmo("get", "A", url=stub.url)
+    assert done.stdout == "1\n"
+
+
+@pytest.mark.parametrize("name", [
+    "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND",
+    "CDPATH", "GLOBIGNORE", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES",
+    "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONWARNINGS", "PERL5LIB", "PERL5OPT",
+    "PERLLIB", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "GCONV_PATH", "LOCPATH", "NLSPATH",
+    "HOSTALIASES", "MALLOC_CHECK_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "BASH_FUNC_ls%%",
+    "path", "Ld_Preload", "ZDOTDIR", "LUA_INIT", "PATHEXT",
+])
+def test_I13_names_that_change_how_programs_start_are_unsafe(name):
+    assert client.is_unsafe_env_name(name)
+
+
+@pytest.mark.parametrize("name", [
+    "API_KEY", "POSTGRES_PASSWORD", "HOME", "TMPDIR", "LANG", "TZ", "PATHWAY_TOKEN",
+    "MY_PATH", "ENVIRONMENT", "LDAP_PASSWORD", "NODE_ENV", "PYTH", "KOZMO_URL",
+])
+def test_I13_ordinary_names_are_not_unsafe(name):
+    assert not client.is_unsafe_env_name(name)
+
+
+CHILD_SHOWS = ("import json, os; print(json.dumps({k: os.environ.get(k) for k in "
+               "('API_KEY', 'PYTHONWARNINGS', 'NODE_OPTIONS', 'KEPT')}))")
+
+
+def test_I13_run_does_not_set_unsafe_names_and_says_which(stub):
+    stub.answer(200, credentials_body({"API_KEY": "v", "PYTHONWARNINGS": "secret-pw-value",
+                                       "NODE_OPTIONS": "--require /tmp/evil.js"}))
+    done = kozmo("run", "--", sys.executable, "-c", CHILD_SHOWS, url=stub.url,
+                 env={"KEPT": "k", "NODE_OPTIONS": "--max-old-space-size=64"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"API_KEY": "v", "PYTHONWARNINGS": None,
+                                       "NODE_OPTIONS": "--max-old-space-size=64", "KEPT": "k"}
+    assert done.stderr == (
+        "kozmo: not setting NODE_OPTIONS, PYTHONWARNINGS in CMD's environment: they change how "
+        "programs start or where they are found (--allow-env NAME sets one on purpose)\n")
+    assert "secret-pw-value" not in done.stderr and "evil" not in done.stderr
+
+
+def test_I13_run_allow_env_sets_a_named_one_on_purpose(stub):
+    stub.answer(200, credentials_body({"API_KEY": "v", "PYTHONWARNINGS": "ignore",
+                                       "NODE_OPTIONS": "--require x"}))
+    done = kozmo("run", "--allow-env", "PYTHONWARNINGS", "--", sys.executable, "-c",
+                 CHILD_SHOWS, url=stub.url)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["PYTHONWARNINGS"], shown["NODE_OPTIONS"]) == ("ignore", None)
+    assert "not setting NODE_OPTIONS in CMD's environment: it changes" in done.stderr
+    both = kozmo("run", "--allow-env", "PYTHONWARNINGS", "--allow-env", " NODE_OPTIONS ", "--",
+                 sys.executable, "-c", CHILD_SHOWS, url=stub.url)
+    assert both.returncode == 0, both.stderr
+    assert both.stderr == ""
+    assert json.loads(both.stdout)["NODE_OPTIONS"] == "--require x"
+    bad = kozmo("run", "--allow-env", "NOT A NAME", "--", "true", url=stub.url)
+    assert bad.returncode == client.USAGE
+    assert "give one variable name" in bad.stderr
+
+
+def test_I13_env_output_is_data_and_keeps_unsafe_names(stub):
+    stub.answer(200, credentials_body({"PATH": "/opt/x", "LD_PRELOAD": "lib.so"}))
+    done = kozmo("env", "--format", "json", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"LD_PRELOAD": "lib.so", "PATH": "/opt/x"}
+    assert done.stderr == ""
+
+
+ESCAPES = "x\x1b]52;c;cHduZWQ=\x07\x1b[2J\u009b31m\x00\x7f"
+
+
+def test_I13_env_dotenv_to_a_pipe_or_file_is_written_whole(stub):
+    stub.answer(200, credentials_body({"API_KEY": ESCAPES}))
+    done = kozmo("env", url=stub.url)
+    assert done.returncode == 0, done.stderr
+    assert dotenv.dotenv_values(stream=io.StringIO(done.stdout)) == {"API_KEY": ESCAPES}
+
+
+@pytest.mark.parametrize("output_format", ["json", "yaml"])
+def test_I13_env_json_and_yaml_to_a_terminal_are_escaped(stub, output_format):
+    stub.answer(200, credentials_body({"API_KEY": ESCAPES}))
+    code, shown, stderr = on_a_terminal("env", "--format", output_format, url=stub.url)
+    assert code == 0, stderr
+    assert not any(ch in shown for ch in "\x1b\u009b\x00\x07"), ascii(shown)
+
+
+def test_I13_env_dotenv_to_a_terminal_allows_what_dotenv_escapes(stub):
+    # \t \n \r \a \b \f \v are written as escapes: nothing raw reaches the terminal.
+    stub.answer(200, credentials_body({"API_KEY": "a\tb\nc\rd\ae\bf\fg\vh"}))
+    code, shown, stderr = on_a_terminal("env", url=stub.url)
+    assert code == 0, stderr
+    assert 'API_KEY="a\\tb\\nc\\rd\\ae\\bf\\fg\\vh"' in shown
+
+
+def test_I13_env_dotenv_to_a_terminal_refuses_a_c1_control_naming_the_key(stub):
+    stub.answer(200, credentials_body({"FINE": "ok", "SNEAKY": "csi \u009b2J"}))
+    code, shown, stderr = on_a_terminal("env", url=stub.url)
+    assert code == client.USAGE
+    assert shown == ""
+    assert stderr == (
+        "kozmo: SNEAKY's value holds a control character (such as ESC) that dotenv cannot "
+        "escape, and stdout is a terminal: redirect to a file (kozmo env > .env), or use "
+        "--format json or yaml\n")
+
+
+class SlowHeadersHandler(http.server.BaseHTTPRequestHandler):
+    """Headers one line every 0.3 s, forever: each read is quick, the answer never ends."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.flush_headers()  # the status line now; then the headers trickle
+        try:
+            for number in range(1000):
+                self.wfile.write(f"X-Slow-{number}: 1\r\n".encode())
+                self.wfile.flush()
+                time.sleep(0.3)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_I13_timeout_is_a_deadline_for_trickled_headers_too():
+    server = QuietServer(("127.0.0.1", 0), SlowHeadersHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        started = time.monotonic()
+        done = kozmo("get", "API_KEY", "--timeout", "1.5", url=url, timeout=30)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    failed(done, client.UNREACHABLE, f"timed out after 1.5 s waiting for {url}")
+    assert took < 8, took

@@ -17,6 +17,7 @@ from tests.test_r20_client import (
     clean_env,
     credentials_body,
     kozmo,
+    on_a_terminal,
 )
 
 
@@ -154,11 +155,15 @@ def test_C6_env_dotenv_passes_raw_escape_sequences_to_the_terminal(stub):
     \\f \\v, so ESC (and the rest of C0, and C1 like U+009B CSI) reaches the terminal raw
     from `kozmo env`: a value stored by anyone who may write the profile can set the title,
     rewrite the screen or (OSC 52) the clipboard of whoever lists the credentials. python-
-    dotenv has no escape for it, so the safe answer is to refuse it as '${' is refused."""
+    dotenv has no escape for it, so the safe answer is to refuse it as '${' is refused.
+    (Adjusted with the fix: the refusal is for a terminal, which is where escapes act; to a
+    file or a pipe the output is data and stays complete, tested in test_r20_client.)"""
     stub.answer(200, credentials_body({"API_KEY": "x\x1b]0;pwned\x07\x1b[2J\u009b31m"}))
-    done = kozmo("env", url=stub.url)
-    assert "\x1b" not in done.stdout and "\u009b" not in done.stdout, (
-        done.returncode, ascii(done.stdout))
+    code, shown, stderr = on_a_terminal("env", url=stub.url)
+    assert "\x1b" not in shown and "\u009b" not in shown, (code, ascii(shown))
+    assert code == 2, (code, stderr)
+    assert stderr.startswith("kozmo: API_KEY's value holds a control character"), stderr
+    assert "--format json" in stderr and "pwned" not in stderr
 
 
 # --- C7 (low): --timeout does not bound a trickling answer ---------------------------------
