@@ -412,3 +412,26 @@ def test_R20_without_the_listing_permission_aws_asks_for_each_name(settings):
     assert answers["API_KEY"].value.reveal() == "from-aws"
     assert "OTHER" not in answers
     assert "kozmo/production/OTHER" in asked and "kozmo/default/OTHER" in asked
+
+
+def test_R20_run_with_secrets_holds_back_keys_that_choose_the_code_that_runs(admin_user,
+                                                                            tmp_path, capsys):
+    """The kozmo client's rule on the server too: an editor of a profile must not choose the
+    operator's PATH or LD_PRELOAD (review C5)."""
+    import sys
+
+    create_secret(admin_user, name="preload", key="LD_PRELOAD", value="/tmp/evil.so")
+    create_secret(admin_user, name="path", key="PYTHONSTARTUP", value="/tmp/evil.py")
+    create_secret(admin_user, name="fine", key="API_KEY", value="v")
+    seen = tmp_path / "seen.txt"
+    script = ("import os, sys; open(sys.argv[1], 'w').write(' '.join(n for n in "
+              "('LD_PRELOAD', 'PYTHONSTARTUP', 'API_KEY') if n in os.environ))")
+    for extra in ([], ["--allow-env", "pythonstartup"]):
+        with pytest.raises(SystemExit) as done:
+            call_command("run_with_secrets", *extra, "--", sys.executable, "-c", script,
+                         str(seen))
+        assert done.value.code == 0
+        expected = "PYTHONSTARTUP API_KEY" if extra else "API_KEY"
+        assert seen.read_text() == expected
+    err = capsys.readouterr().err
+    assert "LD_PRELOAD" in err and "/tmp/evil" not in err
