@@ -420,8 +420,8 @@ def test_R20_run_with_secrets_holds_back_keys_that_choose_the_code_that_runs(adm
     operator's PATH or LD_PRELOAD (review C5)."""
     import sys
 
-    create_secret(admin_user, name="preload", key="LD_PRELOAD", value="/tmp/evil.so")
-    create_secret(admin_user, name="path", key="PYTHONSTARTUP", value="/tmp/evil.py")
+    create_secret(admin_user, name="preload", key="LD_PRELOAD", value="/opt/planted/evil.so")
+    create_secret(admin_user, name="path", key="PYTHONSTARTUP", value="/opt/planted/evil.py")
     create_secret(admin_user, name="fine", key="API_KEY", value="v")
     seen = tmp_path / "seen.txt"
     script = ("import os, sys; open(sys.argv[1], 'w').write(' '.join(n for n in "
@@ -434,4 +434,4 @@ def test_R20_run_with_secrets_holds_back_keys_that_choose_the_code_that_runs(adm
         expected = "PYTHONSTARTUP API_KEY" if extra else "API_KEY"
         assert seen.read_text() == expected
     err = capsys.readouterr().err
-    assert "LD_PRELOAD" in err and "/tmp/evil" not in err
+    assert "LD_PRELOAD" in err and "/opt/planted" not in err

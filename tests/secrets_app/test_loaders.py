@@ -126,6 +126,49 @@ class TestDatabase:
         assert DatabaseLoader().get("A_KEY", "staging").reveal() == "staging-value"
 
 
+    def test_R20_equal_candidates_are_taken_in_name_order(self):
+        # Neither named like the key, changed at the same instant: the first name wins, on
+        # every database, whatever order the rows come back in.
+        from datetime import UTC, datetime
+
+        from secrets_app.fields import Sealed
+        from secrets_app.models import Secret
+        from secrets_app.sources.database import secrets_for_keys
+
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        Secret.objects.bulk_create([
+            Secret(name=name, key="API_TOKEN", value=Sealed("token"), updated_at=now)
+            for name in ("zeta", "alpha", "mid")])
+        assert secrets_for_keys(["API_TOKEN"], "production")["API_TOKEN"].name == "alpha"
+        assert secrets_for_keys(None, "production")["API_TOKEN"].name == "alpha"
+
+    def test_R20_many_keys_are_read_through_the_key_index_on_sqlite(self):
+        # Once ANALYZE has seen many secrets share a few keys, SQLite preferred walking a
+        # whole index (name, or profile) to reading the asked keys from (key, profile): a
+        # credentials request for 50 keys read every row (36 ms at 100k rows, not 1 ms).
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from secrets_app.fields import Sealed
+        from secrets_app.models import Secret
+        from secrets_app.sources.database import secrets_for_keys
+
+        if connection.vendor != "sqlite":
+            pytest.skip("SQLite's planner")
+        Secret.objects.bulk_create([
+            Secret(name=f"svc-{n:05}", key=("A_KEY", "B_KEY", "C_KEY")[n % 3],
+                   value=Sealed("token"), profile=("default", "production")[n % 2])
+            for n in range(2000)])
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        with CaptureQueriesContext(connection) as queries:
+            secrets_for_keys(["WANTED_KEY", "OTHER_KEY"], "production")
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {queries.captured_queries[-1]['sql']}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "secret_key_profile" in plan, plan
+
+
 class TestResolver:
     def test_R5_4_order_and_source(self, admin_user, tmp_path, settings, monkeypatch):
         path = tmp_path / "secrets.yaml"
