@@ -3,7 +3,7 @@
 
 One file, Python's standard library only, Python 3.9 or newer: it also works copied alone to a
 machine (`python3 client.py --help`). Installed with the project it is the `kozmo` command and
-`python -m kozmo_secrets.client`. Guide: docs/client.md.
+`python -m kozmo_secrets.client`. Guide: docs/client.md in the Kozmo Secrets repository.
 
     kozmo get KEY                   the value alone on stdout
     kozmo env [--format F]          the credentials as dotenv (default), json or yaml
@@ -18,7 +18,8 @@ exit codes:
        will not send a token to, an unreadable --ca-file, a value the format cannot hold
   3    cannot reach the server: connection refused, DNS, no whole answer within --timeout,
        TLS, not HTTP
-  4    not found: a key asked for (KEY or --keys) is in no source of the profile
+  4    not found: a key asked for (KEY or --keys) is in no source of the profile; without
+       --keys (env, run), not one credential in the profile that the token may read
   5    not authenticated (401): the token is not valid, has expired or was revoked
   6    refused (403): keys or the profile are outside the token's scope or grants
   7    rate limited (429): still limited after one wait, or asked to wait over 60 s
@@ -50,6 +51,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 __version__ = "1.0"
 
@@ -74,7 +76,8 @@ exit codes:
        will not send a token to, an unreadable --ca-file, a value the format cannot hold
   3    cannot reach the server: connection refused, DNS, no whole answer within --timeout,
        TLS, not HTTP
-  4    not found: a key asked for (KEY or --keys) is in no source of the profile
+  4    not found: a key asked for (KEY or --keys) is in no source of the profile; without
+       --keys (env, run), not one credential in the profile that the token may read
   5    not authenticated (401): the token is not valid, has expired or was revoked
   6    refused (403): keys or the profile are outside the token's scope or grants
   7    rate limited (429): still limited after one wait, or asked to wait over 60 s
@@ -112,12 +115,14 @@ class Config:
     """Where to ask, with what, and how long to wait."""
 
     def __init__(self, base_url: str, token: str, profile: str, timeout: float,
-                 tls: ssl.SSLContext | None) -> None:
+                 tls: ssl.SSLContext | None, profile_given: bool = True) -> None:
         self.base_url = base_url
         self.token = token
         self.profile = profile
         self.timeout = timeout
         self.tls = tls
+        # False when --profile was left out and kozmo asks for `default` on its own.
+        self.profile_given = profile_given
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -142,6 +147,14 @@ def server_url(raw: str | None, insecure_http: bool) -> str:
     parts = urllib.parse.urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         # No guess at a scheme: guessing http would send the token in plain text.
+        local = "://" not in raw and loopback_address(raw)
+        if local:
+            # This machine: plain http risks nothing on the way, and is what `make run`
+            # serves; so it comes first.
+            raise Failure(USAGE, "the server's address (KOZMO_URL or --url) must start with "
+                                 "http:// or https://: use http://" + local + " for a server "
+                                 "on this machine that serves plain http, as make run does, "
+                                 "or https://" + local + " if it serves TLS")
         example = "https://" + raw if "://" not in raw else "https://secrets.example.com"
         raise Failure(USAGE, "the server's address (KOZMO_URL or --url) must start with "
                              "https://, e.g. " + example + " (http:// only for a server on "
@@ -161,8 +174,25 @@ def server_url(raw: str | None, insecure_http: bool) -> str:
     if parts.scheme == "http" and not is_loopback(host) and not insecure_http:
         raise Failure(USAGE, "refusing to send the token over plain http to " + host + ": use "
                              "https://, or pass --insecure-http if the network between you "
-                             "and the server is trusted (see docs/client.md)")
+                             "and the server is trusted (see docs/client.md in the Kozmo "
+                             "Secrets repository)")
     return parts.scheme + "://" + parts.netloc + parts.path.rstrip("/")
+
+
+def loopback_address(raw: str) -> str:
+    """`raw`, an address given without a scheme, as host[:port][/path] when its host is this
+    machine (localhost:8000, 127.0.0.1:8000, [::1]:8000, a bare ::1); "" otherwise."""
+    try:
+        host = urllib.parse.urlsplit("//" + raw).hostname or ""
+    except ValueError:  # an unclosed [ and the like
+        return ""
+    if host and is_loopback(host):
+        return raw
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    return "[" + raw + "]" if address.version == 6 and address.is_loopback else ""
 
 
 def token_from(raw: str | None) -> str:
@@ -177,7 +207,9 @@ def token_from(raw: str | None) -> str:
     return token
 
 
-def profile_from(raw: str) -> str:
+def profile_from(raw: str | None) -> str:
+    if raw is None:  # --profile left out
+        return "default"
     profile = raw.strip()
     if not profile:
         # The server would quietly answer for `default`: an empty name is more likely a
@@ -367,8 +399,19 @@ def retry_after(headers) -> int | None:
         return None
 
 
-def fetch(config: Config, keys: list[str] | None) -> tuple[dict[str, str], list[str]]:
-    """The credentials (key -> value) and the keys the server reported missing."""
+class Reply(NamedTuple):
+    """A 200 answer, checked."""
+
+    credentials: dict[str, str]  # key -> value
+    missing: list[str]  # keys asked for that no source holds
+    # Whether `default`'s entries (and the server's environment) answered for keys the profile
+    # lacks: False only when the server says so, for a token that may not read `default`.
+    fallback: bool
+
+
+def fetch(config: Config, keys: list[str] | None) -> Reply:
+    """The credentials (key -> value), the keys the server reported missing, and whether
+    `default` was asked for keys the profile lacks."""
     query = [("profile", config.profile)]
     if keys is not None:
         query.append(("keys", ",".join(keys)))
@@ -390,15 +433,16 @@ def fetch(config: Config, keys: list[str] | None) -> tuple[dict[str, str], list[
             raise Failure(RATE_LIMITED, "still rate limited (429) after waiting " + str(wait)
                           + " s: try again later")
     try:
-        credentials, missing = answer(config, url, status, headers, body)
+        reply = answer(config, url, status, headers, body)
     except RecursionError:  # JSON nested thousands deep: json.loads gives up on it
         raise Failure(BAD_ANSWER, "the server's answer (" + str(status) + ") is JSON nested "
                       "too deeply to read: is KOZMO_URL the Kozmo server's address?") from None
     if keys is not None:
         # Only what was asked for, whatever else the server sends: `run --keys A` must not
         # put a B of the server's choosing into CMD's environment.
-        credentials = {key: credentials[key] for key in keys if key in credentials}
-    return credentials, missing
+        reply = reply._replace(credentials={key: reply.credentials[key] for key in keys
+                                            if key in reply.credentials})
+    return reply
 
 
 def json_of(body: bytes) -> object:
@@ -414,8 +458,7 @@ def detail_of(data: object) -> str:
     return ""
 
 
-def answer(config: Config, url: str, status: int, headers, body: bytes
-           ) -> tuple[dict[str, str], list[str]]:
+def answer(config: Config, url: str, status: int, headers, body: bytes) -> Reply:
     data = json_of(body)
     detail = detail_of(data)
     if status == 200:
@@ -466,8 +509,9 @@ def field_messages(data: object) -> str:
 
 
 def refusal(config: Config, data: object, detail: str) -> str:
-    """Which of the question was refused, from the body's `refused` list: keys by profile (a
-    key the profile lacks answers from `default`, which the token may not read either)."""
+    """Which of the question was refused, from the body's `refused` list: keys by profile (an
+    older server names `default` for a key the profile lacks), or whole profiles (no keys
+    named: every key of a profile the token may not read)."""
     refused = data.get("refused") if isinstance(data, dict) else None
     keys_by_profile: dict[str, list[str]] = {}
     whole_profiles: list[str] = []
@@ -482,15 +526,35 @@ def refusal(config: Config, data: object, detail: str) -> str:
     what = [", ".join(keys) + " in profile " + profile
             for profile, keys in keys_by_profile.items()]
     what += ["profile " + profile for profile in whole_profiles]
-    if what:
-        return ("refused (403): the token may not read " + "; ".join(what) + ". Ask an admin "
-                "to widen the service token's scope or your grants, or leave those keys out")
-    return ("refused (403): " + (detail or "the server gave no reason") + ". Ask an admin "
-            "whether this token may read profile " + printable(config.profile)
-            + " from where you are")
+    if not what:
+        return ("refused (403): " + (detail or "the server gave no reason") + ". Ask an admin "
+                "whether this token may read profile " + printable(config.profile)
+                + " from where you are")
+    advice = []
+    if not config.profile_given and "default" in set(keys_by_profile) | set(whole_profiles):
+        # kozmo chose `default`; the user may not know there is a choice. kozmo cannot know
+        # which profiles the token reads, so it names the one the token was made for.
+        advice.append("--profile was left out, so kozmo asked for profile default: name "
+                      + profile_to_name(config) + " with --profile NAME.")
+    elif whole_profiles:
+        advice.append("Check --profile: name " + profile_to_name(config) + ", or ask an "
+                      "admin to add " + ", ".join(whole_profiles) + " to the service token's "
+                      "profiles or your grants.")
+    if keys_by_profile:
+        advice.append("Ask an admin to widen the service token's scope or your grants, or "
+                      "leave those keys out.")
+    return ("refused (403): the token may not read " + "; ".join(what) + ". "
+            + " ".join(advice)).rstrip(".")
 
 
-def credentials_of(data: object, headers) -> tuple[dict[str, str], list[str]]:
+def profile_to_name(config: Config) -> str:
+    """The profile to pass, as well as kozmo can tell without knowing the token's scope."""
+    if config.token.startswith("kzsvc_"):
+        return "the profile the service token was made for"
+    return "a profile you hold a grant on"
+
+
+def credentials_of(data: object, headers) -> Reply:
     where = "the server's answer"
     if data is None:
         kind = printable(headers.get("Content-Type") or "no Content-Type")
@@ -516,20 +580,44 @@ def credentials_of(data: object, headers) -> tuple[dict[str, str], list[str]]:
     missing = data.get("missing") or []
     if not isinstance(missing, list):
         raise Failure(BAD_ANSWER, where + "'s missing is not a list")
-    return credentials, [name for name in missing if isinstance(name, str)]
+    # An older server sends no `fallback`: then `default` was asked, as it always was.
+    return Reply(credentials, [name for name in missing if isinstance(name, str)],
+                 data.get("fallback") is not False)
 
 
-def require_all(config: Config, keys: list[str] | None, credentials: dict[str, str],
-                missing: list[str]) -> None:
-    """With keys named, every one must be there: nothing is printed or run otherwise."""
+def default_not_asked(config: Config, reply: Reply) -> bool:
+    """Whether the server skipped `default` for keys the profile lacks (the token may not
+    read it), so that a key only `default` holds was not found."""
+    return not reply.fallback and config.profile != "default"
+
+
+DEFAULT_NOT_ASKED = "default's entries were not asked: this token may not read default"
+
+
+def require_all(config: Config, keys: list[str] | None, reply: Reply) -> None:
+    """With keys named, every one must be there: nothing is printed or run otherwise.
+    Without, there must be at least one credential (exit 4 too): an empty answer is a wrong
+    profile or a scope that matches nothing stored far more often than a wish."""
+    profile = printable(config.profile)
     if keys is None:
+        if reply.credentials:
+            return
+        raise Failure(NOT_FOUND, "no credentials in profile " + profile + " that this token "
+                      "may read" + (" (" + DEFAULT_NOT_ASKED + ")"
+                                    if default_not_asked(config, reply) else "")
+                      + ". Check the profile (--profile), and ask an admin which keys the "
+                      "token's scope covers there")
+    absent = [key for key in keys if key in reply.missing or key not in reply.credentials]
+    if not absent:
         return
-    absent = [key for key in keys if key in missing or key not in credentials]
-    if absent:
-        raise Failure(NOT_FOUND, "not found in profile " + printable(config.profile) + ": "
-                      + printable(", ".join(absent)) + " (no source holds "
-                      + ("it" if len(absent) == 1 else "them") + "; check the spelling and "
-                      "the profile)")
+    them = "it" if len(absent) == 1 else "them"
+    if default_not_asked(config, reply):
+        why = (DEFAULT_NOT_ASKED + ". Check the spelling, or ask an admin to store " + them
+               + " in " + profile)
+    else:
+        why = "no source holds " + them + "; check the spelling and the profile"
+    raise Failure(NOT_FOUND, "not found in profile " + profile + ": "
+                  + printable(", ".join(absent)) + " (" + why + ")")
 
 
 # --- output formats -----------------------------------------------------------------------
@@ -662,9 +750,9 @@ def command_get(config: Config, args: argparse.Namespace) -> int:
     if not key or "," in key:
         raise Failure(USAGE, "kozmo get takes one key name, e.g. kozmo get POSTGRES_HOST (for "
                              "several: kozmo env --keys A,B)")
-    credentials, missing = fetch(config, [key])
-    require_all(config, [key], credentials, missing)
-    write_out(credentials[key] + ("" if args.no_newline else "\n"))
+    reply = fetch(config, [key])
+    require_all(config, [key], reply)
+    write_out(reply.credentials[key] + ("" if args.no_newline else "\n"))
     return OK
 
 
@@ -683,8 +771,9 @@ def raw_control(value: str) -> bool:
 
 def command_env(config: Config, args: argparse.Namespace) -> int:
     keys = parse_keys(args.keys)
-    credentials, missing = fetch(config, keys)
-    require_all(config, keys, credentials, missing)
+    reply = fetch(config, keys)
+    require_all(config, keys, reply)
+    credentials = reply.credentials
     if args.format == "dotenv" and stdout_is_terminal():
         # python-dotenv has no escape for ESC and its kin: raw, they would drive the terminal
         # (title, screen, clipboard). To a file or a pipe the output is data, written whole.
@@ -705,8 +794,9 @@ def command_run(config: Config, args: argparse.Namespace) -> int:
         raise Failure(USAGE, "name the command to run after --, e.g. "
                              "kozmo run -- ./manage.py migrate")
     keys = parse_keys(args.keys)
-    credentials, missing = fetch(config, keys)
-    require_all(config, keys, credentials, missing)
+    reply = fetch(config, keys)
+    require_all(config, keys, reply)
+    credentials = reply.credentials
     for key, value in credentials.items():
         if "\0" in value:
             raise Failure(BAD_ANSWER, key + "'s value holds a NUL character, which no "
@@ -780,7 +870,7 @@ def shared_options(with_defaults: bool) -> argparse.ArgumentParser:
     group.add_argument("--token", default=default(None),
                        help="an API or service token (default: KOZMO_TOKEN, which is safer: "
                             "a command line is visible to other users of this machine)")
-    group.add_argument("--profile", default=default("default"),
+    group.add_argument("--profile", default=default(None),
                        help="the profile to read (default: default)")
     group.add_argument("--ca-file", default=default(None), metavar="PEM",
                        help="trust only this CA's certificates, for a server with a private "
@@ -808,7 +898,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kozmo", formatter_class=formatter, parents=[shared_options(True)],
         description="Read credentials from a Kozmo Secrets server. Configure it with "
-                    "KOZMO_URL and KOZMO_TOKEN (or --url and --token). Guide: docs/client.md.",
+                    "KOZMO_URL and KOZMO_TOKEN (or --url and --token). Guide: docs/client.md in "
+                    "the Kozmo Secrets repository.",
         epilog=EXIT_CODES)
     parser.add_argument("--version", action="version", version="kozmo " + __version__)
     commands = parser.add_subparsers(dest="command_name", metavar="COMMAND")
@@ -870,6 +961,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=profile_from(args.profile),
             timeout=args.timeout,
             tls=None,
+            profile_given=args.profile is not None,
         )
         if config.base_url.startswith("https://"):
             config.tls = tls_context(args.ca_file or os.environ.get("KOZMO_CA_FILE"))

@@ -127,7 +127,7 @@ def test_R20_server_addresses_kozmo_accepts(given_url, insecure, base):
          "--url"),
     ("secrets.example.com", "must start with https://, e.g. https://secrets.example.com"),
     ("ftp://files.example.com", "must start with https://, e.g. https://secrets.example.com"),
-    ("localhost:8000", "must start with https://"),
+    ("localhost:8000", "must start with http:// or https://: use http://localhost:8000"),
     ("ftp://secrets.example.com", "must start with https://"),
     ("http://secrets.example.com", "refusing to send the token over plain http to "
                                    "secrets.example.com"),
@@ -287,11 +287,14 @@ def stub():
     server.close()
 
 
-def credentials_body(values, missing=(), profile="default"):
-    return {"profile": profile,
+def credentials_body(values, missing=(), profile="default", fallback=None):
+    body = {"profile": profile,
             "credentials": {key: {"value": value, "source": "database", "profile": profile}
                             for key, value in values.items()},
             "missing": list(missing)}
+    if fallback is not None:  # an older server sends none
+        body["fallback"] = fallback
+    return body
 
 
 def clean_env(**extra):
@@ -1014,3 +1017,215 @@ def test_I13_timeout_is_a_deadline_for_trickled_headers_too():
         server.server_close()
     failed(done, client.UNREACHABLE, f"timed out after 1.5 s waiting for {url}")
     assert took < 8, took
+
+
+# --- issue 13: a newcomer's first errors --------------------------------------------------
+
+DEFAULT_NOT_ASKED = ("default's entries were not asked: this token may not read default")
+
+
+@pytest.mark.parametrize(("given_url", "first", "then"), [
+    ("127.0.0.1:8000", "http://127.0.0.1:8000", "https://127.0.0.1:8000"),
+    ("localhost:8000/kozmo", "http://localhost:8000/kozmo", "https://localhost:8000/kozmo"),
+    ("[::1]:8000", "http://[::1]:8000", "https://[::1]:8000"),
+    ("::1", "http://[::1]", "https://[::1]"),
+    ("127.0.0.5", "http://127.0.0.5", "https://127.0.0.5"),
+])
+def test_I13_a_local_address_without_scheme_is_offered_plain_http_first(given_url, first, then):
+    with pytest.raises(client.Failure) as refused:
+        client.server_url(given_url, False)
+    message = refused.value.message
+    assert refused.value.code == client.USAGE
+    assert f"use {first} for a server on this machine that serves plain http, as make run " \
+           f"does, or {then} if it serves TLS" in message, message
+    assert message.index(first) < message.index(then)
+
+
+@pytest.mark.parametrize("given_url", ["db.internal:8000", "10.0.0.5:8000",
+                                       "secrets.example.com", "[::2]:8000"])
+def test_I13_another_host_without_scheme_is_still_offered_https_only(given_url):
+    with pytest.raises(client.Failure) as refused:
+        client.server_url(given_url, False)
+    assert refused.value.message.startswith(
+        "the server's address (KOZMO_URL or --url) must start with https://, e.g. https://"
+        + given_url + " (http:// only for a server on this machine")
+
+
+def test_I13_a_local_address_without_scheme_from_the_command_line(stub):
+    done = kozmo("get", "API_KEY", url="127.0.0.1:8000")
+    failed(done, client.USAGE, "use http://127.0.0.1:8000 for a server on this machine")
+    assert stub.requests == []
+
+
+def test_I13_not_found_without_fallback_says_default_was_not_asked(stub):
+    stub.answer(200, credentials_body({"POSTGRES_HOST": "h"}, missing=["POSTGRES_PASSWORD"],
+                                      profile="production", fallback=False))
+    done = kozmo("get", "POSTGRES_PASSWORD", "--profile", "production", url=stub.url)
+    failed(done, client.NOT_FOUND,
+           "kozmo: not found in profile production: POSTGRES_PASSWORD (" + DEFAULT_NOT_ASKED
+           + ". Check the spelling, or ask an admin to store it in production)\n")
+    done = kozmo("env", "--profile", "production", "--keys", "POSTGRES_HOST,A,B", url=stub.url)
+    failed(done, client.NOT_FOUND, "not found in profile production: A, B (" + DEFAULT_NOT_ASKED
+           + ". Check the spelling, or ask an admin to store them in production)")
+
+
+@pytest.mark.parametrize(("profile", "fallback"), [("production", True), ("production", None),
+                                                   ("default", False)])
+def test_I13_not_found_with_fallback_or_from_an_older_server_is_as_before(
+        stub, profile, fallback):
+    # fallback None: a server from before the field; `default` itself has nothing to fall to.
+    stub.answer(200, credentials_body({}, missing=["B"], profile=profile, fallback=fallback))
+    done = kozmo("get", "B", "--profile", profile, url=stub.url)
+    failed(done, client.NOT_FOUND, f"not found in profile {profile}: B (no source holds it; "
+           "check the spelling and the profile)")
+    assert "default's entries" not in done.stderr
+
+
+def test_I13_a_whole_profile_refused_without_profile_suggests_the_profile_flag(stub, tmp_path):
+    stub.answer(403, {"detail": "Admin privileges required", "refused": [{"profile": "default"}]})
+    marker = tmp_path / "ran"
+    done = kozmo("run", "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')", url=stub.url)
+    failed(done, client.REFUSED,
+           "kozmo: refused (403): the token may not read profile default. --profile was left "
+           "out, so kozmo asked for profile default: name the profile the service token was "
+           "made for with --profile NAME\n")
+    assert "leave those keys out" not in done.stderr
+    assert not marker.exists()
+    # A person's API token has grants, not a profile it was made for.
+    done = kozmo("env", url=stub.url, token="kzs_a-person-token")
+    failed(done, client.REFUSED, "name a profile you hold a grant on with --profile NAME")
+
+
+@pytest.mark.parametrize("profile", ["staging", "default"])
+def test_I13_a_whole_profile_refused_when_named_says_to_check_it(stub, profile):
+    stub.answer(403, {"detail": "Admin privileges required", "refused": [{"profile": profile}]})
+    done = kozmo("env", "--profile", profile, url=stub.url)
+    failed(done, client.REFUSED,
+           f"kozmo: refused (403): the token may not read profile {profile}. Check --profile: "
+           "name the profile the service token was made for, or ask an admin to add "
+           f"{profile} to the service token's profiles or your grants\n")
+    assert "leave those keys out" not in done.stderr
+
+
+def test_I13_keys_refused_in_default_without_profile_suggest_both(stub):
+    stub.answer(403, {"detail": "Admin privileges required",
+                      "refused": [{"key": "API_KEY", "profile": "default"}]})
+    done = kozmo("get", "API_KEY", url=stub.url)
+    failed(done, client.REFUSED, "the token may not read API_KEY in profile default. "
+           "--profile was left out, so kozmo asked for profile default: name the profile the "
+           "service token was made for with --profile NAME. Ask an admin to widen the service "
+           "token's scope or your grants, or leave those keys out\n")
+
+
+@pytest.mark.parametrize("output_format", ["dotenv", "json", "yaml"])
+def test_I13_env_with_no_credentials_at_all_is_not_found(stub, output_format):
+    stub.answer(200, credentials_body({}, profile="production", fallback=True))
+    done = kozmo("env", "--profile", "production", "--format", output_format, url=stub.url)
+    failed(done, client.NOT_FOUND,
+           "kozmo: no credentials in profile production that this token may read. Check the "
+           "profile (--profile), and ask an admin which keys the token's scope covers there\n")
+
+
+def test_I13_run_with_no_credentials_at_all_is_not_found_and_cmd_is_not_run(stub, tmp_path):
+    stub.answer(200, credentials_body({}, profile="production", fallback=False))
+    marker = tmp_path / "ran"
+    done = kozmo("run", "--profile", "production", "--", sys.executable, "-c",
+                 f"open({str(marker)!r}, 'w')", url=stub.url)
+    failed(done, client.NOT_FOUND, "kozmo: no credentials in profile production that this "
+           "token may read (" + DEFAULT_NOT_ASKED + "). Check the profile")
+    assert not marker.exists()
+
+
+def test_I13_the_token_check_trims_blanks_at_either_end_and_refuses_any_inside(stub):
+    stub.answer(200, credentials_body({"API_KEY": "ok"}))
+    done = kozmo("get", "API_KEY", url=stub.url, token=" \t" + TOKEN + "\r\n")
+    assert done.returncode == 0, done.stderr
+    assert stub.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    for inside in (" ", "\t", "\u00e9", "\x7f"):
+        done = kozmo("get", "API_KEY", url=stub.url, token=TOKEN[:10] + inside + TOKEN[10:])
+        failed(done, client.USAGE, "holds a space, a line break or a character outside ASCII")
+    assert len(stub.requests) == 1
+
+
+def test_I13_the_help_says_where_the_guide_is_for_a_copied_file(tmp_path):
+    shutil.copy(CLIENT, tmp_path / "client.py")
+    shown = subprocess.run([sys.executable, "-I", "client.py", "--help"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, env=clean_env())
+    assert "Guide: docs/client.md in the Kozmo Secrets repository." in " ".join(
+        shown.stdout.split())
+
+
+@end_to_end
+def test_I13_end_to_end_what_the_production_token_meets_without_default(
+        served, admin_user, live_server):
+    """The `etl` token reads production only: a key only `default` holds is not found there
+    (default was not asked); without --profile, run is refused with the --profile hint; a
+    token whose patterns match nothing stored gets exit 4 from env and run."""
+    from secrets_app.access.service_tokens import create_service_token
+    from secrets_app.services.secrets import create_secret
+
+    create_secret(admin_user, name="POSTGRES_PORT", key="POSTGRES_PORT", value="5432")
+    failed(live(served, "get", "POSTGRES_PORT", "--profile", "production"), client.NOT_FOUND,
+           "not found in profile production: POSTGRES_PORT (" + DEFAULT_NOT_ASKED)
+    failed(live(served, "run", "--", sys.executable, "-c", "pass"), client.REFUSED,
+           "may not read profile default. --profile was left out", "--profile NAME")
+    _, empty = create_service_token(admin_user, name="nothing", profiles=["production"],
+                                    keys=["REDSHIFT_*"])
+    nothing = (None, empty, live_server.url)
+    failed(live(nothing, "env", "--profile", "production"), client.NOT_FOUND,
+           "no credentials in profile production that this token may read ("
+           + DEFAULT_NOT_ASKED + ")")
+    failed(live(nothing, "run", "--profile", "production", "--", sys.executable, "-c", "pass"),
+           client.NOT_FOUND, "no credentials in profile production")
+
+
+def docs_block(starting):
+    """The bash block of docs/client.md that starts with `starting`, as printed."""
+    text = (REPO / "docs" / "client.md").read_text(encoding="utf-8")
+    blocks = text.split("```bash\n")[1:]
+    found = [block.split("```", 1)[0] for block in blocks if block.startswith(starting)]
+    assert len(found) == 1, starting
+    return found[0]
+
+
+def shell(script, stub):
+    """bash running `script` with .venv/bin's kozmo first on PATH, and a psql that shows its
+    PGPASSWORD."""
+    path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    return subprocess.run(["bash", "-c", 'psql() { echo "psql ran with [$PGPASSWORD]"; }\n'
+                           + script], capture_output=True, text=True, timeout=60,
+                          env=clean_env(PATH=path, KOZMO_URL=stub.url, KOZMO_TOKEN=TOKEN))
+
+
+def test_I13_docs_set_e_and_a_separate_assignment_keep_kozmos_status(stub):
+    block = docs_block("set -e\nPGPASSWORD=$(kozmo get")
+    stub.answers = [(401, {}, b"{}")]
+    done = shell(block, stub)
+    assert done.returncode == client.NOT_AUTHENTICATED, done.stderr
+    assert "psql ran" not in done.stdout
+    # What the docs warn about: on one line, psql runs anyway with an empty password.
+    lost = shell("set -e\nPGPASSWORD=$(kozmo get POSTGRES_PASSWORD) psql -h db etl", stub)
+    assert (lost.returncode, lost.stdout) == (0, "psql ran with []\n")
+    stub.answers = []
+    stub.answer(200, credentials_body({"POSTGRES_PASSWORD": "pw"}, profile="production"))
+    done = shell(block, stub)
+    assert (done.returncode, done.stdout) == (0, "psql ran with [pw]\n"), done.stderr
+
+
+def test_I13_docs_writing_a_file_keeps_the_old_one_when_kozmo_fails(stub, tmp_path):
+    block = docs_block("if (umask 077 && kozmo get").replace("/run/etl/", f"{tmp_path}/")
+    target = tmp_path / "tls.key"
+    target.write_text("the good old key")
+    stub.answers = [(401, {}, b"{}")]
+    done = shell(block, stub)
+    assert done.returncode == 1
+    assert target.read_text() == "the good old key"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tls.key"]
+    stub.answers = []
+    stub.answer(200, credentials_body({"TLS_KEY": "-----BEGIN KEY-----\n"},
+                                      profile="production"))
+    done = shell(block, stub)
+    assert done.returncode == 0, done.stderr
+    assert target.read_text() == "-----BEGIN KEY-----\n"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tls.key"]
