@@ -2,8 +2,8 @@
 any 60 s by default), counted in Django's cache so it holds across processes when the cache
 is Redis, and shared by API, console and commands.
 
-A sliding window of one-second buckets: the earlier buckets of the window are read with one
-get_many, then the attempt increments its second's counter (an atomic cache incr). Counting the
+A sliding window of one-second buckets: the attempt increments its second's counter (an atomic
+cache incr), then the other buckets of the window are read with one get_many. Counting the
 extra bucket makes the limit strict: no span of `period` seconds ever holds more than N
 granted decrypts. Kept in the service layer rather than on views so every way to decrypt
 shares one budget and a refused attempt is audited with the rest.
@@ -67,18 +67,23 @@ def _window(scope: str, user_id, rate: str) -> Usage:
     moment = now()
     current = int(moment // width)
     prefix = f"kozmo:rate:{scope}:{user_id}:{period}"
-    earlier = [f"{prefix}:{bucket}" for bucket in range(current - buckets + 1, current)]
-    found = cache.get_many(earlier)
-    counts = [int(found.get(name, 0)) for name in earlier]
-    # incr answers this attempt's own place in the current second, so concurrent attempts
+    # incr answers this attempt's own place in the current bucket, so concurrent attempts
     # (other processes included) each get a distinct count: exactly `limit` are granted.
     key = f"{prefix}:{current}"
     cache.add(key, 0, timeout=period + 2 * width)
     try:
-        counts.append(cache.incr(key))
+        own = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=period + 2 * width)
-        counts.append(1)
+        own = 1
+    # The other buckets are read AFTER this attempt is counted, the next one too: of two
+    # attempts in different buckets, the later to count always sees the earlier (read
+    # first, both could miss each other at a bucket's edge and both pass).
+    earlier = [f"{prefix}:{bucket}" for bucket in range(current - buckets + 1, current)]
+    following = f"{prefix}:{current + 1}"
+    found = cache.get_many([*earlier, following])
+    counts = [int(found.get(name, 0)) for name in earlier]
+    counts.append(own + int(found.get(following, 0)))
     total = sum(counts)
     if total <= limit:
         return Usage(True, total, limit, 0)
