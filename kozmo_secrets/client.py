@@ -712,18 +712,43 @@ _UNSAFE_ENV_NAMES = frozenset({
     "NODE_OPTIONS", "NODE_PATH",
     "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "JAVA_HOME",
     "LUA_INIT", "LUA_PATH", "LUA_CPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
+    "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH",
+    # the rest of sudo's env_reset list: terminal databases, temp prefixes, Kerberos
+    "TERMINFO", "TERMINFO_DIRS", "TERMPATH", "TERMCAP", "TMPPREFIX", "KRB5_CONFIG",
+    "KRB5_KTNAME",
+    # read by every program of a kind, and choosing code: any git (under pip, go, npm),
+    # OpenSSL's modules, less's filters, package indexes, Go's toolexec, XDG config trees,
+    # ssh's askpass
+    "GIT_CONFIG", "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_SSH", "GIT_SSH_COMMAND",
+    "GIT_ASKPASS", "GIT_PROXY_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR",
+    "OPENSSL_CONF", "OPENSSL_MODULES", "OPENSSL_ENGINES", "LESSOPEN", "LESSCLOSE",
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE",
+    "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_CONFIG_FILE",
+    "GOFLAGS", "GOPROXY", "GONOSUMDB", "GONOSUMCHECK", "GOINSECURE", "GOPRIVATE",
+    "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "XDG_DATA_HOME", "XDG_DATA_DIRS",
+    "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "SSH_AUTH_SOCK",
+    # what the child trusts over TLS (with a proxy from the same profile, an editor could
+    # read its traffic)
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "GIT_SSL_NO_VERIFY",
+    "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
 })
 _UNSAFE_ENV_PREFIXES = ("LD_", "DYLD_", "_RLD", "MALLOC_", "PYTHON", "BASH_FUNC_",
-                        "LUA_INIT_", "LUA_PATH_", "LUA_CPATH_")
+                        "LUA_INIT_", "LUA_PATH_", "LUA_CPATH_", "GIT_CONFIG_KEY_",
+                        "GIT_CONFIG_VALUE_", "NPM_CONFIG_", "YARN_", "BUNDLE_")
+# Where the child's requests go: any <scheme>_PROXY (Python, curl and others read them).
+_UNSAFE_ENV_SUFFIXES = ("_PROXY",)
 
 
 def is_unsafe_env_name(name: str) -> bool:
     """True for an environment variable that changes how programs start or where their code
     is found (PATH, LD_PRELOAD, PYTHONPATH, BASH_ENV, NODE_OPTIONS...): `kozmo run` does not
     set one from a credential unless --allow-env names it. TMPDIR, HOME and a program's own
-    settings (EDITOR, GIT_*) are not in the list: see docs/client.md."""
+    settings (EDITOR) are not in the list: see docs/client.md."""
     upper = name.upper()
-    return upper in _UNSAFE_ENV_NAMES or upper.startswith(_UNSAFE_ENV_PREFIXES)
+    return (upper in _UNSAFE_ENV_NAMES or upper.startswith(_UNSAFE_ENV_PREFIXES)
+            or upper.endswith(_UNSAFE_ENV_SUFFIXES))
 
 
 # --- commands -----------------------------------------------------------------------------
