@@ -627,9 +627,16 @@ _DOTENV_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\
                    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
 
 
+# Nothing a shell or python-dotenv would read differently inside single quotes.
+_PLAIN_IN_SINGLE_QUOTES = re.compile(r"[^'\\\x00-\x1f\x7f-\x9f]*\Z")
+
+
 def dotenv(credentials: dict[str, str]) -> str:
-    """KEY="value" lines that python-dotenv (dotenv_values, load_dotenv) reads back
-    unchanged, one per key: every line break is escaped."""
+    """KEY='value' lines that python-dotenv (dotenv_values, load_dotenv) reads back
+    unchanged, one per key, and that a shell sourcing the file (`set -a; . ./app.env`) reads
+    as the same text, never running any of it. A value holding a quote, a backslash or a
+    control character goes in double quotes with python-dotenv's escapes; if it also holds
+    `$(` or a backtick, which a shell would run there, it is refused."""
     lines = []
     for key in sorted(credentials):
         value = credentials[key]
@@ -639,6 +646,14 @@ def dotenv(credentials: dict[str, str]) -> str:
             raise Failure(USAGE, key + "'s value holds '${', which python-dotenv expands even "
                           "inside quotes, so a .env file cannot carry it unchanged: use "
                           "--format json or yaml, or kozmo run, or leave it out with --keys")
+        if _PLAIN_IN_SINGLE_QUOTES.match(value):
+            lines.append(key + "='" + value + "'\n")
+            continue
+        if "$(" in value or "`" in value:
+            raise Failure(USAGE, key + "'s value holds a quote, a backslash or a control "
+                          "character, and also '$(' or a backtick: a shell sourcing the .env "
+                          "file would run that part. Use --format json or yaml, or kozmo "
+                          "run, or leave it out with --keys")
         quoted = "".join(_DOTENV_ESCAPES.get(ch, ch) for ch in value)
         lines.append(key + '="' + quoted + '"\n')
     return "".join(lines)

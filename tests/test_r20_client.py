@@ -48,7 +48,10 @@ HOSTILE = {
 # --- the formats --------------------------------------------------------------------------
 
 keys = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True)
-values = st.text().filter(lambda text: "${" not in text)
+# What dotenv output can carry: not ${ (python-dotenv expands it), and not $( or a backtick
+# in a value that needs double quotes (a shell sourcing the file would run it).
+values = st.text().filter(lambda text: "${" not in text and (
+    client._PLAIN_IN_SINGLE_QUOTES.match(text) or ("$(" not in text and "`" not in text)))
 
 
 def read_dotenv(text, tmp_path, interpolate=True):
@@ -73,6 +76,14 @@ def test_R20_dotenv_round_trips_hostile_values(tmp_path, interpolate):
 def test_R20_dotenv_round_trips_any_text(tmp_path_factory, credentials):
     tmp_path = tmp_path_factory.mktemp("dotenv")
     assert read_dotenv(client.dotenv(credentials), tmp_path) == credentials
+
+
+def test_R20_dotenv_refuses_a_value_a_sourcing_shell_would_run():
+    assert client.dotenv({"PLAIN": "$(id) `id`"}) == "PLAIN='$(id) `id`'\n"
+    with pytest.raises(client.Failure) as refused:
+        client.dotenv({"MIXED": "it's $(id)"})
+    assert refused.value.code == client.USAGE
+    assert "MIXED's value" in refused.value.message and "$(" in refused.value.message
 
 
 def test_R20_dotenv_refuses_a_value_python_dotenv_would_expand():
