@@ -140,7 +140,9 @@ def _secrets_read(rows) -> dict[int, set[str]]:
 
 def _listed_reads(row: AuditLog) -> set[str]:
     """What the row itself (hashed) says it read besides its own secret_id."""
-    listed = row.detail.get("secret_ids", []) if isinstance(row.detail, dict) else []
+    listed = row.detail.get("secret_ids") if isinstance(row.detail, dict) else None
+    if not isinstance(listed, list):
+        return set()
     own = str(row.secret_id) if row.secret_id else None
     return {str(secret_id) for secret_id in listed if str(secret_id) != own}
 
@@ -167,13 +169,6 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
             break
         reads = _secrets_read(batch)
         for row in batch:
-            if reads.get(row.pk, set()) != _listed_reads(row):
-                return ChainReport(
-                    False, checked,
-                    f"Entry #{row.sequence}'s index of the secrets it read no longer matches "
-                    "the entry (index rows were removed or added).",
-                    row.sequence,
-                )
             if row.sequence != expected_sequence:
                 return ChainReport(
                     False, checked,
@@ -193,6 +188,14 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
                     False, checked,
                     f"Entry #{row.sequence} (id {row.pk}) was altered: its content no longer "
                     "matches its hash.",
+                    row.sequence,
+                )
+            # After the hash: an altered row is reported as altered, whatever its detail.
+            if reads.get(row.pk, set()) != _listed_reads(row):
+                return ChainReport(
+                    False, checked,
+                    f"Entry #{row.sequence}'s index of the secrets it read no longer matches "
+                    "the entry (index rows were removed or added).",
                     row.sequence,
                 )
             expected_prev = row.entry_hash

@@ -48,14 +48,14 @@ LIBPQ_SIGN_IN = frozenset({
     "PGSERVICE", "PGSERVICEFILE", "PGSSLKEY", "PGSSLCERT", "PGSSLROOTCERT", "PGSSLPASSWORD",
     "PGOPTIONS",
 })
-# Proxies (a proxy's URL may hold its password), always:
-PROXY_NAMES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY", "NO_PROXY"})
+# Proxies (a proxy's URL may hold its password), always: every <scheme>_PROXY, as Python's
+# urllib reads them.
 
 
 def is_server_sign_in(name: str) -> bool:
     """The server's own way in to AWS, PostgreSQL or its proxy (R20.3)."""
     upper = name.upper()
-    if upper in PROXY_NAMES:
+    if upper.endswith("_PROXY"):
         return True
     if upper in AWS_SIGN_IN:
         return bool(settings.SECRETS_AWS_REGION)
