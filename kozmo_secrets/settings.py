@@ -26,8 +26,14 @@ DOTENV_ONLY_NAMES: frozenset[str] = frozenset()
 if os.environ.get("KOZMO_IGNORE_DOTENV") != "1":
     if (BASE_DIR / ".env").is_file():
         DOTENV_FILE = str(BASE_DIR / ".env")
-    DOTENV_ONLY_NAMES = frozenset(dotenv_values(BASE_DIR / ".env")) - frozenset(os.environ)
+    # A process this one starts again (runserver's autoreloader) inherits .env's values as
+    # plain variables: KOZMO_DOTENV_NAMES tells it which they were (KOZMO_* is itself server
+    # configuration: never served, never passed to a child).
+    inherited = frozenset(filter(None, os.environ.get("KOZMO_DOTENV_NAMES", "").split(",")))
+    DOTENV_ONLY_NAMES = (
+        frozenset(dotenv_values(BASE_DIR / ".env")) - frozenset(os.environ)) | inherited
     load_dotenv(BASE_DIR / ".env", override=False)
+    os.environ["KOZMO_DOTENV_NAMES"] = ",".join(sorted(DOTENV_ONLY_NAMES))
 
 
 def env_str(name: str, default: str = "") -> str:
