@@ -21,6 +21,7 @@ from audit_app.models import AuditAction
 from kozmo_secrets.escaping import printable
 from secrets_app.access.models import ProfileGrant, Role
 from secrets_app.access.permissions import AdminRequired, is_secrets_admin
+from secrets_app.constants import DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,14 @@ class Access:
     def lists(self, profile: str, key: str) -> bool:
         """Sees the secret (masked) in lists: people see all; a token its scope only."""
         return not self.service or self.reads(profile, key)
+
+    @property
+    def falls_back(self) -> bool:
+        """May be answered from `default` when a profile lacks a key (R5.5), and from the
+        server's environment, which counts as `default`: admins and holders of a role on
+        `default` (key patterns still apply per key). For anyone else only the profile's own
+        entries answer, so no answer tells what `default` holds (R20)."""
+        return self.admin or DEFAULT_PROFILE in self.roles
 
     @property
     def writes_anywhere(self) -> bool:

@@ -14,10 +14,9 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from audit_app import log
-from audit_app.context import current as current_context
-from audit_app.models import AuditAction, Channel
+from audit_app.models import AuditAction
 from secrets_app.access.permissions import AdminRequired
-from secrets_app.access.policy import Access, access_of
+from secrets_app.access.policy import Access
 from secrets_app.child_env import is_server_configuration
 from secrets_app.constants import DEFAULT_PROFILE, KEY_PATTERN, profiles, unknown_profile_message
 from secrets_app.crypto import DecryptionError
@@ -26,6 +25,7 @@ from secrets_app.services.reveal import (
     DECRYPT_FAILED,
     DecryptFailed,
     admit_reveal,
+    caller_access,
     refusal_reason,
 )
 from secrets_app.sources.chain import Resolution, resolve_many
@@ -98,13 +98,6 @@ def check_request(profile, keys) -> None:
         raise ValidationError({"keys": problems})
 
 
-def _access(user) -> Access:
-    # The operator at the command line (no --as) holds the server's keys already (R15).
-    if user is None and current_context().channel == Channel.CLI:
-        return Access(admin=True)
-    return access_of(user)
-
-
 @sensitive_variables()
 def fetch_credentials(user, profile: str = DEFAULT_PROFILE, keys=None) -> Credentials:
     """The credentials `keys` (None: every key stored for the profile, `default`'s for keys it
@@ -119,10 +112,10 @@ def fetch_credentials(user, profile: str = DEFAULT_PROFILE, keys=None) -> Creden
     finds the row by any stored secret it read."""
     if keys is not None:
         keys = list(dict.fromkeys(keys))
-    access = _access(user)
+    access = caller_access(user)
     target = {"secret_name": VIA, "secret_profile": str(profile)[:32]}
     _check_or_record(user, profile, keys, target)
-    fallback = access.admin or DEFAULT_PROFILE in access.roles
+    fallback = access.falls_back
     if keys is None:
         if not (access.admin or profile in access.roles):
             _refuse(user, access, [{"profile": profile}], target)

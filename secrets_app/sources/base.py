@@ -51,6 +51,9 @@ class BaseCredentialLoader(ABC):
         return answers
 
 
-def profiles_to_try(profile: str) -> list[str]:
-    """A profile first, then `default` (R5.5): a profile without a key uses the default's."""
-    return [profile] if profile == DEFAULT_PROFILE else [profile, DEFAULT_PROFILE]
+def profiles_to_try(profile: str, fallback: bool = True) -> list[str]:
+    """A profile first, then `default` (R5.5): a profile without a key uses the default's.
+    fallback=False (a caller who may not read `default`, R20): the profile alone."""
+    if profile == DEFAULT_PROFILE or not fallback:
+        return [profile]
+    return [profile, DEFAULT_PROFILE]

@@ -158,7 +158,9 @@ def resolve_ssh_tunnel(
     profile: str = DEFAULT_PROFILE, name: str | None = None, loaders=None
 ) -> SSHTunnelConfig | None:
     """An SSH secret's tunnel in the profile (then `default`); failing that, a tunnel put
-    together from the SSH_* keys through the whole chain. None when there is no SSH_HOST."""
+    together from the SSH_* keys through the whole chain. None when there is no SSH_HOST.
+    A tunnel is one object: made with `default`'s parts, it is `default`'s to give (R18),
+    and whoever opens it checks `stored_in` before its SSH_PORT is even read."""
     check_profile(profile)
     for candidate in profiles_to_try(profile):
         tunnels = SSHTunnel.objects.select_related("secret").filter(secret__profile=candidate)
@@ -172,17 +174,18 @@ def resolve_ssh_tunnel(
             )
     if name:
         return None
-    parts = {
-        key: resolve(key, profile, loaders)
-        for key in ("SSH_HOST", "SSH_PORT", "SSH_USERNAME", "SSH_PASSWORD", "SSH_PRIVATE_KEY")
-    }
+    parts = resolve_many(
+        ("SSH_HOST", "SSH_PORT", "SSH_USERNAME", "SSH_PASSWORD", "SSH_PRIVATE_KEY"), profile,
+        loaders)
     if not parts["SSH_HOST"].found:
         return None
+    stored_in = tuple(sorted({part.answered_in for part in parts.values()
+                              if part.found and part.answered_in}))
     port_text = parts["SSH_PORT"].value.reveal() if parts["SSH_PORT"].found else "22"
     try:
         port = int(port_text)
     except ValueError:
-        raise ValueError("SSH_PORT is not a port number") from None  # never echo a value
+        raise BadPort(stored_in) from None  # never echo a value
     return SSHTunnelConfig(
         host=parts["SSH_HOST"].value.reveal(),
         port=port,
@@ -190,9 +193,17 @@ def resolve_ssh_tunnel(
         password=parts["SSH_PASSWORD"].value,
         private_key=parts["SSH_PRIVATE_KEY"].value,
         source="keys",
-        stored_in=tuple(sorted({part.answered_in for part in parts.values()
-                                if part.found and part.answered_in})),
+        stored_in=stored_in,
     )
+
+
+class BadPort(ValueError):
+    """SSH_PORT is not a number. Carries where the parts came from, so whoever asked is
+    checked for those profiles before hearing even this (a bit of a value otherwise)."""
+
+    def __init__(self, stored_in: tuple):
+        super().__init__("SSH_PORT is not a port number")
+        self.stored_in = stored_in
 
 
 def locate_all(keys, profiles, loaders=None) -> dict[tuple[str, str], str | None]:

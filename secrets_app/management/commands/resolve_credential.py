@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from kozmo_secrets import client
+from secrets_app.access.policy import refuse
 from secrets_app.child_env import is_server_configuration
 from secrets_app.management.secrets_command import SecretsCommand
 from secrets_app.services.credentials import SERVER_CONFIGURATION, fetch_credentials
-from secrets_app.services.reveal import reveal_resolution
+from secrets_app.services.reveal import caller_access, refusal_reason, reveal_resolution
 from secrets_app.sources.chain import not_found_message, resolve_many
 
 FORMATS = ("json", "dotenv")
@@ -51,10 +52,17 @@ class Command(SecretsCommand):
         if reveal and is_server_configuration(keys[0]):  # never printed, as in the API
             raise CommandError(f"{keys[0]} [{profile}]: not found in any source a caller may "
                                f"read: {SERVER_CONFIGURATION}.")
+        # In the acting user's scope, as the API's /credentials: keys outside it refused
+        # (audited), and no fallback to a `default` they may not read (R18, R20).
+        access = caller_access(user)
         try:
-            resolutions = resolve_many(keys, profile)
+            resolutions = resolve_many(keys, profile, fallback=access.falls_back)
         except ValueError as error:
             raise CommandError(str(error)) from None
+        outside = [(profile, key) for key in keys if not access.reads(profile, key)]
+        if outside and not reveal:  # a reveal is refused, audited, by its own decrypt gate
+            raise refuse(user, "resolve_credential", refusal_reason(access, outside),
+                         secret_profile=profile)
         missing = [key for key, resolution in resolutions.items() if not resolution.found]
         if reveal and not missing:
             resolution = resolutions[keys[0]]
