@@ -90,8 +90,12 @@ class AWSSecretLoader(BaseCredentialLoader):
         if self.cache_seconds > 0:
             with self._lock:
                 if len(self._cache) >= CACHE_PRUNE_AT:
-                    self._cache = {name: entry for name, entry in self._cache.items()
-                                   if entry[0] > now}
+                    kept = [(name, entry) for name, entry in self._cache.items()
+                            if entry[0] > now]
+                    # Still full (many names within one period): the older half goes.
+                    if len(kept) >= CACHE_PRUNE_AT:
+                        kept = kept[len(kept) // 2:]
+                    self._cache = dict(kept)
                 self._cache[secret_id] = (now + self.cache_seconds, value)
         return value
 
@@ -125,8 +129,8 @@ class AWSSecretLoader(BaseCredentialLoader):
                         names.add(name)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "") or "error"
-            logger.warning("AWS Secrets Manager cannot list %s (%s): asking for each name",
-                           base, code)
+            logger.warning("AWS Secrets Manager cannot list %s (%s): asking for each name "
+                           "(allow secretsmanager:ListSecrets to spare those calls)", base, code)
             return UNKNOWN
         except (BotoCoreError, OSError) as error:
             logger.warning("AWS Secrets Manager unreachable listing %s (%s): not found in AWS",
