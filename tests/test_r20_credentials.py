@@ -435,3 +435,10 @@ def test_R20_run_with_secrets_holds_back_keys_that_choose_the_code_that_runs(adm
         assert seen.read_text() == expected
     err = capsys.readouterr().err
     assert "LD_PRELOAD" in err and "/opt/planted" not in err
+
+
+def test_R20_a_key_longer_than_any_stored_key_is_refused(admin_api):
+    response = admin_api.get(URL, {"keys": "K" * 256})
+    assert response.status_code == 400
+    assert "at most 255 characters" in response.json()["keys"][0]
+    assert "K" * 100 not in response.content.decode()  # the name is shown cut

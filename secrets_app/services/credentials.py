@@ -18,7 +18,13 @@ from audit_app.models import AuditAction
 from secrets_app.access.permissions import AdminRequired
 from secrets_app.access.policy import Access
 from secrets_app.child_env import is_server_configuration
-from secrets_app.constants import DEFAULT_PROFILE, KEY_PATTERN, profiles, unknown_profile_message
+from secrets_app.constants import (
+    DEFAULT_PROFILE,
+    KEY_MAX_LENGTH,
+    KEY_PATTERN,
+    profiles,
+    unknown_profile_message,
+)
 from secrets_app.crypto import DecryptionError
 from secrets_app.models import Secret
 from secrets_app.services.reveal import (
@@ -86,11 +92,13 @@ def check_request(profile, keys) -> None:
         raise ValidationError({"keys": [f"At most {MAX_KEYS} keys in one request; "
                                         f"{len(keys)} were asked for."]})
     problems = []
-    not_names = [key for key in keys if not KEY_PATTERN.match(key)]
+    not_names = [key for key in keys
+                 if not KEY_PATTERN.match(key) or len(key) > KEY_MAX_LENGTH]
     if not_names:
         shown = ", ".join(repr(key[:40]) for key in not_names[:5])
         problems.append(f"Not key names: {shown}. A key is an UPPER_SNAKE name (a capital "
-                        "letter, then capitals, digits or underscores).")
+                        "letter, then capitals, digits or underscores) of at most "
+                        f"{KEY_MAX_LENGTH} characters.")
     server_own = [key for key in keys if KEY_PATTERN.match(key) and is_server_configuration(key)]
     if server_own:
         problems.append(f"{', '.join(server_own[:5])}: {SERVER_CONFIGURATION}.")
