@@ -54,7 +54,24 @@ class AuditLogQuerySet(models.QuerySet):
         raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
 
 
-class AuditLog(models.Model):
+class AppendOnly(models.Model):
+    """Rows are added, never changed or deleted through the application."""
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
+
+
+class AuditLog(AppendOnly):
     # Position in the hash chain; its unique index also serves "newest first" listing.
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
@@ -73,7 +90,6 @@ class AuditLog(models.Model):
     prev_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, editable=False)
 
-    objects = AuditLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-sequence"]
@@ -90,16 +106,8 @@ class AuditLog(models.Model):
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.secret_name} by {self.username or '-'}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
-
-
-class AuditSecretRead(models.Model):
+class AuditSecretRead(AppendOnly):
     """A secret one row read besides its own `secret_id`: a credentials request (R20) is one
     row naming many keys, and this index lets the filter by secret find it ("who read
     secret X"). It indexes the row's own `detail.secret_ids`, which the hash chain covers;
@@ -110,7 +118,6 @@ class AuditSecretRead(models.Model):
                             editable=False)
     secret_id = models.UUIDField(editable=False, db_index=True)
 
-    objects = AuditLogQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["row", "secret_id"],
@@ -118,14 +125,6 @@ class AuditSecretRead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.row_id} read {self.secret_id}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("The audit log is append-only: rows cannot be updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("The audit log is append-only: rows cannot be deleted.")
 
 
 class AuditChainHead(models.Model):

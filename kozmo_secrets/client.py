@@ -849,10 +849,10 @@ def command_run(config: Config, args: argparse.Namespace) -> int:
         say("not setting " + ", ".join(unsafe) + " in CMD's environment: "
             + ("it changes" if len(unsafe) == 1 else "they change") + " how programs start "
             "or where they are found (--allow-env NAME sets one on purpose)")
-    env = dict(os.environ)
-    env.update((key, value) for key, value in credentials.items() if key not in unsafe)
-    # The child gets the credentials, not the key to all of them.
-    env.pop("KOZMO_TOKEN", None)
+    # The child gets the credentials, not the key to all of them (KOZMO_TOKEN).
+    env = {name: value for name, value in os.environ.items() if name != "KOZMO_TOKEN"}
+    env.update((key, value) for key, value in credentials.items()
+               if key not in unsafe and key != "KOZMO_TOKEN")
     return execute(command, env)
 
 
