@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from secrets_app.access.ratelimit import parse_rate
+from secrets_app.access.reauth import check_reauth_settings
 from secrets_app.constants import parse_profiles
 from secrets_app.crypto import get_encryption_service
 from secrets_app.keycheck import check_stored_data_opens
@@ -33,9 +34,11 @@ RATE_SETTINGS = ("SECRETS_DECRYPT_RATE", "SECRETS_LOGIN_RATE_PER_USER",
 def check_configuration() -> None:
     """Raise ImproperlyConfigured, naming the variable, unless the keys are usable and every
     rate reads (a rate that does not would otherwise fail each request that counts it), and
-    SECRETS_PROFILES names valid profiles (R22)."""
+    SECRETS_PROFILES names valid profiles (R22), and re-authentication's settings read (R21.1:
+    its profiles among them)."""
     get_encryption_service()  # validates every configured encryption key
     parse_profiles(settings.SECRETS_PROFILES)
+    check_reauth_settings()
     for setting in RATE_SETTINGS:
         parse_rate(getattr(settings, setting), setting=setting)
     try:

@@ -127,14 +127,17 @@ def record_failed_password(username: str, user=None, **detail) -> None:
                    detail={"username": printable(username[:150], keep_newlines=False), **detail})
 
 
-def check_password_throttled(user, raw_password: str) -> bool:
+def check_password_throttled(user, raw_password: str, check: str = "current password",
+                             **detail) -> bool:
     """Check a known user's current password (e.g. the old password of a password change)
     under the sign-in limits: counted per username and per address before the check (raises
     LoginThrottled over the limit), a wrong password is a LOGIN_FAILED row, a right one
-    gives its count back. Shares its budget with signing in as that user."""
+    gives its count back. Shares its budget with signing in as that user. `check` and
+    `detail` say in the audit row what the password was asked for (re-authentication,
+    reauth.py, adds the action and the secret)."""
     counters = _admit(user.get_username(), activity="Checking your password")
     if not user.check_password(raw_password):
-        record_failed_password(user.get_username(), user=user, check="current password")
+        record_failed_password(user.get_username(), user=user, check=check, **detail)
         return False
     _give_back(counters)
     return True

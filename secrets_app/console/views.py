@@ -19,14 +19,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from kozmo_secrets.htmx import render_page_or_partial, wants_partial
 from secrets_app.access.grants import add_grant, all_grants, find_subject, remove_grant
 from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
 from secrets_app.access.permissions import AdminRequired
 from secrets_app.access.policy import record_refusal
+from secrets_app.access.reauth import confirm_password, needs_reauth
 from secrets_app.access.service_tokens import create_service_token, revoke_service_token
+from secrets_app.access.signin import LoginThrottled
 from secrets_app.access.tokens import create_token, revoke_token
 from secrets_app.console.context_processors import request_access
 from secrets_app.console.forms import (
@@ -122,6 +124,45 @@ def _secret(pk) -> Secret:
     return get_object_or_404(Secret.objects.select_related("ssh_tunnel"), pk=pk)
 
 
+REAUTH_REFUSED = "That password is not right."  # the same for every wrong one
+
+
+@sensitive_variables("password")
+def _reauth_gate(request, secret: Secret, action: str, *, target: str,
+                 swap: str = "innerHTML") -> HttpResponse | None:
+    """Re-authentication before a protected action (R21.1, access/reauth.py): None when the
+    action may go on in this response, else the password dialog (in #dialog, whatever the
+    action's own target), which posts the same action again with the password to `target`.
+    A wrong password shows the dialog again; past the sign-in limit, 429 with its message."""
+    if not needs_reauth(request, secret.profile):
+        return None
+    password = request.POST.get("password", "")
+    problem = ""
+    if password:
+        try:
+            if confirm_password(request, password, action=action, secret_id=secret.pk,
+                                secret_name=secret.name, secret_profile=secret.profile):
+                return None
+        except LoginThrottled as error:
+            response = HttpResponse(error.messages[0], status=429,
+                                    headers={"Retry-After": str(error.retry_after),
+                                             "X-Error-Message": error.messages[0]})
+            patch_cache_control(response, no_store=True)
+            return response
+        except CacheUnavailable as error:
+            problem = str(error)
+        else:
+            problem = REAUTH_REFUSED
+    elif "password" in request.POST:
+        problem = "Enter your password to go on."
+    response = render(request, "secrets/dialogs.html#reauth", {
+        "secret": secret, "action": action, "action_url": request.path, "problem": problem,
+        "reauth_target": target, "reauth_swap": swap,
+    })
+    patch_cache_control(response, no_store=True)
+    return retarget(reswap(response, "innerHTML"), "#dialog")
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -151,11 +192,20 @@ def secret_masked(request, pk):
     return render(request, "secrets/list.html#masked", {"secret": _secret(pk)})
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_POST
 def secret_decrypt(request, pk):
-    """The value in the row for SECRETS_REVEAL_SECONDS, then it removes itself (R2.3, R2.4)."""
+    """The value in the row for SECRETS_REVEAL_SECONDS, then it removes itself (R2.3, R2.4).
+    In a protected profile, after the password again when it is stale (R21.1); someone who
+    may not read the secret is refused by the service, never asked."""
     secret = _secret(pk)
+    asked = "password" in request.POST
+    if request_access(request).reads(secret.profile, secret.key):
+        gate = _reauth_gate(request, secret, "decrypt", target=f"#value-{secret.pk}",
+                            swap="outerHTML")
+        if gate is not None:
+            return gate
     context = {"secret": secret, "reveal_seconds": settings.SECRETS_REVEAL_SECONDS}
     try:
         context["plaintext"] = decrypt_secret(secret, request.user)
@@ -168,6 +218,8 @@ def secret_decrypt(request, pk):
         context["problem"] = "Failed to decrypt secret (the key that wrote it is missing)."
     response = render(request, "secrets/list.html#revealed", context)
     patch_cache_control(response, no_store=True)
+    if asked:  # from the password dialog: close it once the value is in the row
+        trigger_client_event(response, "close-dialog", after="swap")
     return response
 
 
@@ -228,11 +280,15 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(target, message)
 
 
+@sensitive_post_parameters("password")
 @login_required
 def secret_delete(request, pk):
     secret = _writable_secret(request, pk)
     if request.method != "POST":
         return render(request, "secrets/dialogs.html#delete", {"secret": secret})
+    gate = _reauth_gate(request, secret, "delete", target="#dialog")
+    if gate is not None:
+        return gate
     delete_secret(secret, request.user)
     return changed(HttpResponse(status=204), f"Deleted {secret.name} ({secret.profile}).")
 
@@ -274,10 +330,14 @@ def secret_versions_dialog(request, pk):
                   {"secret": secret, "versions": secret_versions(secret, request.user)})
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_POST
 def secret_restore(request, pk, number):
     secret = _writable_secret(request, pk)
+    gate = _reauth_gate(request, secret, "restore", target="#dialog")
+    if gate is not None:
+        return gate
     try:
         restore_version(secret, number, request.user)
     except VersionNotFound as error:

@@ -1,0 +1,103 @@
+"""Re-authentication before protected console actions (R21.1): the one rule.
+
+A console session remembers when its password was last entered: at sign-in (the
+user_logged_in signal, whichever form signed in) and at each right re-entry. Revealing,
+restoring or deleting a secret of a protected profile (SECRETS_REAUTH_PROFILES) asks for the
+password again once that moment is older than SECRETS_REAUTH_SECONDS (0: every time).
+
+A re-entered password is a password guess like any other: it goes through the sign-in
+throttle's check (signin.check_password_throttled: counted per username and address, a
+wrong one is a LOGIN_FAILED row, LoginThrottled past the limit). API tokens and commands
+never come here: they have no session and no password to re-enter.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ImproperlyConfigured
+from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
+
+from secrets_app.access.signin import check_password_throttled
+from secrets_app.constants import profiles
+
+SESSION_KEY = "kozmo_password_entered_at"
+DEFAULT_REAUTH_PROFILES = "production"
+
+
+def parse_reauth_profiles(raw, configured=None) -> tuple[str, ...]:
+    """SECRETS_REAUTH_PROFILES (comma-separated text, or a list) as a tuple of configured
+    profiles. None means the default: `production` when it is configured, else none (a site
+    whose profiles have other names chooses its own). Raise ImproperlyConfigured, naming the
+    setting, on a name that is not a configured profile."""
+    configured = tuple(configured if configured is not None else profiles())
+    if raw is None:
+        return (DEFAULT_REAUTH_PROFILES,) if DEFAULT_REAUTH_PROFILES in configured else ()
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    names = [str(item).strip() for item in items]
+    names = [name for name in names if name]
+    unknown = [name for name in names if name not in configured]
+    if unknown:
+        verb = "is not a configured profile" if len(unknown) == 1 else "are not configured profiles"
+        raise ImproperlyConfigured(
+            f"SECRETS_REAUTH_PROFILES: {', '.join(repr(name[:40]) for name in unknown)} {verb}"
+            f": use names from SECRETS_PROFILES ({', '.join(configured)}), separated by commas, "
+            "or leave it empty to ask no profile again.")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_reauth_seconds(raw) -> int:
+    """SECRETS_REAUTH_SECONDS: a whole number of seconds, 0 or more (0: ask every time)."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ImproperlyConfigured(
+            f"SECRETS_REAUTH_SECONDS must be a whole number of seconds, 0 or more "
+            f"(0 asks every time), not {raw!r}.")
+    return raw
+
+
+def protected_profiles() -> tuple[str, ...]:
+    return parse_reauth_profiles(getattr(settings, "SECRETS_REAUTH_PROFILES", None))
+
+
+def check_reauth_settings() -> None:
+    """For the start-up check (secrets_app.startup)."""
+    protected_profiles()
+    parse_reauth_seconds(settings.SECRETS_REAUTH_SECONDS)
+
+
+def stamp(request) -> None:
+    """The password was entered just now, in this session."""
+    request.session[SESSION_KEY] = time.time()
+
+
+@receiver(user_logged_in)
+def stamp_at_sign_in(sender, request=None, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        stamp(request)
+
+
+def needs_reauth(request, profile: str) -> bool:
+    """Whether acting on a secret of `profile` must first ask for the password again."""
+    if profile not in protected_profiles():
+        return False
+    session = getattr(request, "session", None)
+    if session is None:  # not a console session (API tokens, commands): never asked
+        return False
+    entered_at = session.get(SESSION_KEY)
+    if not isinstance(entered_at, int | float):  # a session from before this rule
+        return True
+    seconds = settings.SECRETS_REAUTH_SECONDS
+    return seconds == 0 or time.time() - entered_at >= seconds
+
+
+@sensitive_variables("password")
+def confirm_password(request, password: str, **detail) -> bool:
+    """Check the signed-in user's password under the sign-in throttle (raises LoginThrottled
+    past its limit); a wrong one is audited as LOGIN_FAILED with `detail` (what was asked
+    for, never the password). A right one restarts the clock."""
+    if not check_password_throttled(request.user, password, check="re-authentication",
+                                    **detail):
+        return False
+    stamp(request)
+    return True
