@@ -92,12 +92,14 @@ def needs_reauth(request, profile: str) -> bool:
 
 
 @sensitive_variables("password")
-def confirm_password(request, password: str, **detail) -> bool:
+def confirm_password(request, password: str, action: str, secret=None) -> bool:
     """Check the signed-in user's password under the sign-in throttle (raises LoginThrottled
-    past its limit); a wrong one is audited as LOGIN_FAILED with `detail` (what was asked
-    for, never the password). A right one restarts the clock."""
+    past its limit); a wrong one is audited as LOGIN_FAILED with the action and the secret it
+    was asked for, never the password. A right one restarts the clock."""
+    target = None if secret is None else {
+        "secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     if not check_password_throttled(request.user, password, check="re-authentication",
-                                    **detail):
+                                    target=target, action=action):
         return False
     stamp(request)
     return True

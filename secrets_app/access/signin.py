@@ -119,25 +119,27 @@ def _give_back(counters: list[_Counter]) -> None:
         logger.warning("Could not give a successful password check's count back to the cache.")
 
 
-def record_failed_password(username: str, user=None, **detail) -> None:
+def record_failed_password(username: str, user=None, target=None, **detail) -> None:
     """One LOGIN_FAILED row for a refused password: username, address and user agent (from
-    the audit context), never the password."""
+    the audit context), the secret it was asked for if any (`target`: secret_id,
+    secret_name, secret_profile), never the password."""
     with transaction.atomic():
-        log.record(AuditAction.LOGIN_FAILED, user=user, allowed=False,
+        log.record(AuditAction.LOGIN_FAILED, user=user, allowed=False, **(target or {}),
                    detail={"username": printable(username[:150], keep_newlines=False), **detail})
 
 
 def check_password_throttled(user, raw_password: str, check: str = "current password",
-                             **detail) -> bool:
+                             target=None, **detail) -> bool:
     """Check a known user's current password (e.g. the old password of a password change)
     under the sign-in limits: counted per username and per address before the check (raises
     LoginThrottled over the limit), a wrong password is a LOGIN_FAILED row, a right one
     gives its count back. Shares its budget with signing in as that user. `check` and
-    `detail` say in the audit row what the password was asked for (re-authentication,
-    reauth.py, adds the action and the secret)."""
+    `detail` say in the audit row what the password was asked for; `target` names the
+    secret it was asked for (re-authentication, reauth.py)."""
     counters = _admit(user.get_username(), activity="Checking your password")
     if not user.check_password(raw_password):
-        record_failed_password(user.get_username(), user=user, check=check, **detail)
+        record_failed_password(user.get_username(), user=user, target=target, check=check,
+                               **detail)
         return False
     _give_back(counters)
     return True

@@ -140,8 +140,7 @@ def _reauth_gate(request, secret: Secret, action: str, *, target: str,
     problem = ""
     if password:
         try:
-            if confirm_password(request, password, action=action, secret_id=secret.pk,
-                                secret_name=secret.name, secret_profile=secret.profile):
+            if confirm_password(request, password, action, secret):
                 return None
         except LoginThrottled as error:
             response = HttpResponse(error.messages[0], status=429,
