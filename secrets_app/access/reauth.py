@@ -19,7 +19,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
-from secrets_app.access.signin import check_password_throttled
 from secrets_app.constants import profiles
 
 SESSION_KEY = "kozmo_password_entered_at"
@@ -96,6 +95,10 @@ def confirm_password(request, password: str, action: str, secret=None) -> bool:
     """Check the signed-in user's password under the sign-in throttle (raises LoginThrottled
     past its limit); a wrong one is audited as LOGIN_FAILED with the action and the secret it
     was asked for, never the password. A right one restarts the clock."""
+    # Here, not at the top: signin imports the auth models, and manage.py runs the start-up
+    # check (check_reauth_settings, above) before the app registry is ready.
+    from secrets_app.access.signin import check_password_throttled
+
     target = None if secret is None else {
         "secret_id": secret.pk, "secret_name": secret.name, "secret_profile": secret.profile}
     if not check_password_throttled(request.user, password, check="re-authentication",
