@@ -1,4 +1,4 @@
-"""The console (HTMX, R3.4 to R4.6, R2.3, R2.4, R6.5, R13 to R15, R18, R19). Thin views
+"""The console (HTMX, R3.4 to R4.6, R2.3, R2.4, R6.5, R13 to R15, R18, R19, R21.1). Thin views
 over services.
 
 Full URLs render whole pages; htmx requests get a named partial of the same template. Invalid
