@@ -10,6 +10,7 @@ from secrets_app.constants import (
     KEY_MAX_LENGTH,
     NAME_MAX_LENGTH,
     SecretCategory,
+    ValueFormat,
     profile_choices,
     profiles,
 )
@@ -22,6 +23,26 @@ CATEGORY_CHOICES = [("", "From the key (automatic)"), *SecretCategory.choices]
 # A form's answer to a profile outside the menu: the setting that would admit it (R22).
 UNKNOWN_PROFILE_CHOICE = ("Unknown profile %(value)s: add it to SECRETS_PROFILES, or choose one "
                           "from the list.")
+
+
+# A secret's input: never offered to the browser's autofill, spell checker or autocorrect.
+SECRET_INPUT_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off",
+                      "class": "secret-input"}
+# Keys whose values span lines: PEM keys and certificates, service-account JSON.
+MULTILINE_KEY_ENDINGS = ("PRIVATE_KEY", "PKEY", "_PEM", "_CERT", "_JSON", "SERVICE_ACCOUNT_KEY")
+
+
+def takes_multiline(key: str, value_format: str = ValueFormat.TEXT) -> bool:
+    """Whether an edit dialog opens with the multi-line value field (the user can switch)."""
+    return value_format == ValueFormat.JSON or str(key).endswith(MULTILINE_KEY_ENDINGS)
+
+
+def secret_widget(multiline: bool) -> forms.Widget:
+    """A masked value field: a password input; multi-line, a textarea hidden until shown.
+    render_value: a form sent back with a mistake keeps the typed value, as a textarea did."""
+    if multiline:
+        return forms.Textarea(attrs={**SECRET_INPUT_ATTRS, "rows": 4, "hidden": True})
+    return forms.PasswordInput(render_value=True, attrs=SECRET_INPUT_ATTRS)
 
 
 class SecretForm(forms.Form):
@@ -38,11 +59,11 @@ class SecretForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "config-keys", "autocomplete": "off",
                                       "spellcheck": "false", "maxlength": KEY_MAX_LENGTH}),
     )
-    value = forms.CharField(
-        required=False, strip=False,
-        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false",
-                                     "class": "secret-input"}),
-    )
+    # Masked (R21): a password input, or for a multi-line value a textarea that starts hidden
+    # behind "•••"; the Show toggle (app.js) reveals either. __init__ picks the widget.
+    value = forms.CharField(required=False, strip=False)
+    multiline = forms.BooleanField(
+        required=False, label="Multi-line value (a private key, JSON)")
     category = forms.ChoiceField(choices=CATEGORY_CHOICES, required=False)
     profile = forms.ChoiceField(choices=profile_choices, initial=DEFAULT_PROFILE,
                                 error_messages={"invalid_choice": UNKNOWN_PROFILE_CHOICE})
@@ -54,18 +75,22 @@ class SecretForm(forms.Form):
     ssh_username = forms.CharField(required=False, max_length=255, label="Username")
     ssh_password = forms.CharField(
         required=False, strip=False, label="Password",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(render_value=True, attrs=SECRET_INPUT_ATTRS),
     )
     ssh_private_key = forms.CharField(
         required=False, strip=False, label="Private key",
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false",
-                                     "class": "secret-input"}),
+        widget=forms.Textarea(attrs={**SECRET_INPUT_ATTRS, "rows": 4, "hidden": True}),
     )
 
     def __init__(self, *args, editing: bool = False, writable=None, current_profile=None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.editing = editing
+        multiline = self["multiline"].value()
+        if self.is_bound:
+            # Line breaks typed before the switch was unticked stay visible and editable.
+            multiline = multiline or "\n" in (self.data.get("value") or "")
+        self.fields["value"].widget = secret_widget(bool(multiline))
         if current_profile and current_profile not in profiles():
             # A secret whose profile left SECRETS_PROFILES may stay there when edited (R22).
             self.fields["profile"].choices = [*profile_choices(),
@@ -115,6 +140,7 @@ class SecretForm(forms.Form):
         initial = {
             "name": secret.name, "key": secret.key, "category": secret.category,
             "profile": secret.profile, "description": secret.description,
+            "multiline": takes_multiline(secret.key, secret.value_format),
         }
         if tunnel is not None:
             initial.update(ssh_host=tunnel.host, ssh_port=tunnel.port,

@@ -347,20 +347,28 @@ def secret_restore(request, pk, number):
 # --- catalog and settings -------------------------------------------------------------------
 
 
+def _catalog_cell(where) -> tuple[str, str, str]:
+    """A Catalog cell: (css source, label, a tooltip or ""). A profile without its own entry
+    says whose answered: "database · default". The environment has no profiles, so it never
+    says so."""
+    if not where.found:
+        return "missing", "missing", ""
+    label = "config file" if where.source == "config_file" else where.source
+    inherited = where.source != "environment" and where.answered_in != where.profile
+    if inherited:
+        note = f"No entry of its own in {where.profile}: {where.answered_in}'s answers."
+        return where.source, f"{label} · {where.answered_in}", note
+    return where.source, label, ""
+
+
 @login_required
 @require_GET
 def catalog(request):
     """Every known key by service and, per profile, which source answers — never a value."""
     columns = profiles()
-    sources = locate_all(ConfigKey.values, columns)
-    labels = {None: "missing", "config_file": "config file"}
+    located = locate_all(ConfigKey.values, columns)
     groups = [
-        (group, [
-            (key, [(sources[(key, p)] or "missing", labels.get(sources[(key, p)],
-                                                             sources[(key, p)]))
-                   for p in columns])
-            for key in keys
-        ])
+        (group, [(key, [_catalog_cell(located[(key, p)]) for p in columns]) for key in keys])
         for group, keys in CONFIG_KEY_GROUPS.items()
     ]
     return render(request, "catalog/catalog.html", {

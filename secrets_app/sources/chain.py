@@ -206,22 +206,29 @@ class BadPort(ValueError):
         self.stored_in = stored_in
 
 
-def locate_all(keys, profiles, loaders=None) -> dict[tuple[str, str], str | None]:
-    """Which source answers for every (key, profile) — the Catalog (R15). The database is
-    asked once for everything; the other sources per key. Values are never read."""
+def locate_all(keys, profiles, loaders=None) -> dict[tuple[str, str], Resolution]:
+    """Which source answers for every (key, profile), and in which profile's entry — the
+    Catalog (R15): `default` when a profile inherits the key. The database is asked once for
+    everything; the other sources per key, no more than resolving would ask them (AWS reads
+    as contains() always did). The answers carry no value."""
     chain = loaders if loaders is not None else default_loaders()
     stored = set(Secret.objects.filter(key__in=keys).values_list("key", "profile").distinct())
     answers = {}
     for key in keys:
         for profile in profiles:
-            source = None
+            answers[(key, profile)] = Resolution(key, profile, None)
             for loader in chain:
                 if isinstance(loader, DatabaseLoader):
-                    found = any((key, p) in stored for p in profiles_to_try(profile))
+                    answered_in = next((p for p in profiles_to_try(profile)
+                                        if (key, p) in stored), None)
+                elif isinstance(loader, EnvironmentLoader):
+                    # No profiles, no value read: it answers as the server's base layer.
+                    answered_in = DEFAULT_PROFILE if loader.contains(key, profile) else None
                 else:
-                    found = loader.contains(key, profile)
-                if found:
-                    source = loader.source
+                    answer = loader.lookup(key, profile)
+                    answered_in = answer.profile if answer is not None else None
+                if answered_in is not None:
+                    answers[(key, profile)] = Resolution(key, profile, loader.source,
+                                                         answered_in=answered_in)
                     break
-            answers[(key, profile)] = source
     return answers

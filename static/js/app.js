@@ -1,4 +1,5 @@
-// Kozmo Secrets console: dialogs, the reveal countdown, copy buttons, the SSH section.
+// Kozmo Secrets console: dialogs, the reveal countdown, copy buttons, the SSH section,
+// masked secret fields.
 // No inline scripts anywhere (a strict Content-Security-Policy can forbid them).
 (function () {
   "use strict";
@@ -36,6 +37,46 @@
     });
   }
 
+  // Masked secret fields (R21): a password input, or a textarea hidden behind "•••". The
+  // toggle shows and hides it; its name says what it will do, aria-pressed what it did.
+  function secretInput(box) { return box.querySelector("input.secret-input, textarea.secret-input"); }
+
+  function showSecret(box, shown) {
+    var field = secretInput(box);
+    var toggle = box.querySelector("[data-secret-toggle]");
+    var mask = box.querySelector("[data-secret-mask]");
+    if (!field || !toggle) { return; }
+    if (field.tagName === "TEXTAREA") {
+      field.hidden = !shown;
+      if (mask) { mask.hidden = shown; }
+    } else {
+      field.type = shown ? "text" : "password";
+      if (mask) { mask.hidden = true; }
+    }
+    toggle.setAttribute("aria-pressed", shown ? "true" : "false");
+    toggle.textContent = (shown ? "Hide " : "Show ") + box.getAttribute("data-noun");
+  }
+
+  function isShown(box) {
+    var toggle = box.querySelector("[data-secret-toggle]");
+    return !!toggle && toggle.getAttribute("aria-pressed") === "true";
+  }
+
+  // The multi-line switch: the same field as a textarea (line breaks kept) or an input.
+  function setMultiline(box, multiline) {
+    var old = secretInput(box);
+    if (!old || (old.tagName === "TEXTAREA") === multiline) { return; }
+    var field = document.createElement(multiline ? "textarea" : "input");
+    ["id", "name", "class", "autocomplete", "spellcheck", "autocapitalize",
+     "aria-describedby", "aria-invalid"].forEach(function (name) {
+      if (old.hasAttribute(name)) { field.setAttribute(name, old.getAttribute(name)); }
+    });
+    if (multiline) { field.rows = 4; }
+    field.value = old.value;
+    old.replaceWith(field);
+    showSecret(box, isShown(box));
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (target && target.id === "dialog") {
@@ -60,6 +101,12 @@
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) { event.preventDefault(); closeDialog(); return; }
+    var toggle = event.target.closest("[data-secret-toggle]");
+    if (toggle) {
+      var box = toggle.closest("[data-secret-field]");
+      showSecret(box, !isShown(box));
+      return;
+    }
     var copier = event.target.closest("[data-copy]");
     if (copier) {
       var source = document.querySelector(copier.getAttribute("data-copy"));
@@ -71,6 +118,9 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.matches("#dialog select[name=category]")) { syncSshSection(dialog()); }
+    if (event.target.matches("#dialog input[name=multiline]")) {
+      setMultiline(event.target.closest("[data-secret-field]"), event.target.checked);
+    }
   });
 
   // Typed values (secrets among them) do not linger in the page once the dialog is closed.

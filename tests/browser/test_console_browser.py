@@ -33,7 +33,7 @@ def test_admin_creates_edits_filters_decrypts_and_deletes(page, admin_user):
     expect(ssh_section).to_be_hidden()
     dialog.locator("input[name=name]").fill("warehouse")
     dialog.locator("input[name=key]").fill("POSTGRES_PASSWORD")
-    dialog.locator("textarea[name=value]").fill("BROWSER-CANARY")
+    dialog.locator("input[name=value]").fill("BROWSER-CANARY")
     dialog.locator("select[name=profile]").select_option("production")
     screenshot(page, "02-create-dialog")
     dialog.locator("[data-testid=save]").click()
