@@ -80,6 +80,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (target && target.id === "dialog") {
+      // Bind the new form before the dialog opens: its autofocused field takes Enter at
+      // once, and a form htmx has not processed yet would post natively (no CSRF header).
+      if (window.htmx) { window.htmx.process(target); }
       if (!target.open) { target.showModal(); }
       syncSshSection(target);
     }
