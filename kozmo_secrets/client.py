@@ -12,22 +12,6 @@ machine (`python3 client.py --help`). Installed with the project it is the `kozm
 Configuration: KOZMO_URL, KOZMO_TOKEN and KOZMO_CA_FILE, or --url, --token and --ca-file (a flag
 wins over its variable). Errors go to stderr as `kozmo: ...`, each with its own exit code:
 
-exit codes:
-  0    ok (kozmo run: CMD's own exit status instead)
-  2    usage or configuration: a bad option, no KOZMO_URL or KOZMO_TOKEN, an address kozmo
-       will not send a token to, an unreadable --ca-file, a value the format cannot hold
-  3    cannot reach the server: connection refused, DNS, no whole answer within --timeout,
-       TLS, not HTTP
-  4    not found: a key asked for (KEY or --keys) is in no source of the profile; without
-       --keys (env, run), not one credential in the profile that the token may read
-  5    not authenticated (401): the token is not valid, has expired or was revoked
-  6    refused (403): keys or the profile are outside the token's scope or grants
-  7    rate limited (429): still limited after one wait, or asked to wait over 60 s
-  8    the server answered something else: 400, 404, a redirect, 5xx, not the expected JSON,
-       an answer over 32 MiB
-  126  kozmo run: CMD was found but cannot be executed
-  127  kozmo run: CMD was not found
-  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -67,8 +51,7 @@ NOT_EXECUTABLE = 126
 COMMAND_NOT_FOUND = 127
 INTERRUPTED = 130
 
-# The same table as the module docstring (a test keeps them equal); kept apart so that
-# `kozmo --help` shows it under `python -OO` too, where docstrings are dropped.
+# The exit codes, for --help and the module docstring alike.
 EXIT_CODES = """\
 exit codes:
   0    ok (kozmo run: CMD's own exit status instead)
@@ -87,6 +70,8 @@ exit codes:
   127  kozmo run: CMD was not found
   130  interrupted (Ctrl-C)
 """
+if __doc__:  # one table for the docstring and --help (under -OO there is no docstring)
+    __doc__ += "\n" + EXIT_CODES
 
 DEFAULT_TIMEOUT = 30.0
 MAX_RETRY_WAIT = 60
