@@ -2,8 +2,6 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Case, IntegerField, Value, When
-
 from secrets_app.constants import DEFAULT_PROFILE
 from secrets_app.fields import Sealed
 from secrets_app.models import Secret
@@ -11,28 +9,15 @@ from secrets_app.sources.base import Answer, BaseCredentialLoader, profiles_to_t
 
 
 def secret_for_key(key: str, profile: str) -> Secret | None:
-    """The secret that answers for a key in a profile (then in `default`). Several secrets may
-    share a key: the one named like the key wins, then the most recently changed."""
-    for candidate in profiles_to_try(profile):
-        secret = (
-            Secret.objects.filter(key=key, profile=candidate)
-            .annotate(
-                named_like_key=Case(
-                    When(name=key, then=Value(0)), default=Value(1), output_field=IntegerField()
-                )
-            )
-            .order_by("named_like_key", "-updated_at")
-            .first()
-        )
-        if secret is not None:
-            return secret
-    return None
+    """The secret that answers for a key in a profile (then in `default`): secrets_for_keys'
+    rule, one key."""
+    return secrets_for_keys([key], profile).get(key)
 
 
 def secrets_for_keys(keys: Iterable[str] | None, profile: str) -> dict[str, Secret]:
-    """secret_for_key for many keys in one query (keys None: every key stored in the profile
-    or in `default`): the same winner for each key, the profile's own before `default`'s,
-    then the one named like the key, then the most recently changed."""
+    """The secret that answers for each key, in one query (keys None: every key stored in the
+    profile or in `default`). Several secrets may share a key: the profile's own before
+    `default`'s, then the one named like the key, then the most recently changed."""
     order = {candidate: rank for rank, candidate in enumerate(profiles_to_try(profile))}
     # Ranked below, in Python. The (key, profile) order only steers the database to the
     # (key, profile) index: with the model's (name, profile) order, SQLite walks the whole
