@@ -23,7 +23,7 @@ def _text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):  # inside a list: one item, its fields side by side
-        return " ".join(f"{name}={_text(item)}" for name, item in value.items())
+        return " ".join(f"{name}={_text(item)}" for name, item in value.items()) or "none"
     if isinstance(value, list | tuple):
         return ", ".join(_text(item) for item in value) or "none"
     return str(value)
