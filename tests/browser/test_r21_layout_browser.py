@@ -113,6 +113,11 @@ def new_page(browser, live_server, size):
 def check_layout(page, where: str) -> None:
     assert_no_sideways_scroll(page, where)
     assert buttons_off_screen(page) == [], f"{where}: buttons off screen"
+    # Tables are whole (cards or a table that fits): nothing hides in a scrolling box.
+    hidden = page.evaluate("""() => [...document.querySelectorAll(".table-wrap")]
+        .filter(e => e.scrollWidth > e.clientWidth)
+        .map(e => [e.querySelector("table").dataset.testid, e.scrollWidth, e.clientWidth])""")
+    assert hidden == [], f"{where}: {hidden}"
 
 
 def visit(page, path: str, status: int = 200) -> None:
