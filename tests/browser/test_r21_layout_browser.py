@@ -189,6 +189,9 @@ def test_R21_no_page_scrolls_sideways_and_every_button_is_on_screen(browser, liv
     if SIZES[size]["width"] <= 600:
         assert dock["height"] <= 64 and dock["width"] == SIZES[size]["width"]
         assert main["x"] == 0
+        page.evaluate("window.scrollTo(0, 2000)")  # it stays at the top: always at hand
+        page.wait_for_function("window.scrollY > 0")
+        assert page.locator("nav.dock").bounding_box()["y"] == 0
     else:
         assert dock["width"] == 72 and main["x"] == 72
     visit(page, "/settings/service-tokens/")
