@@ -188,6 +188,7 @@
       var box = dialog();
       cellSwap = {
         id: target.id, wasRevealed: target.classList.contains("revealed"),
+        label: target.getAttribute("data-secret-label"),
         hadFocus: focusLost() || target.contains(active), fromBody: focusLost(),
         viaDialog: !!(box && box.open && opener && target.contains(opener.el))
       };
@@ -204,14 +205,14 @@
     var cell = info && document.getElementById(info.id);
     if (!cell || !cell.isConnected) { return; }
     cellSwap = null;
-    var control;
-    if (cell.classList.contains("revealed")) {
-      announce(cell.getAttribute("data-announce"));
-      control = cell.querySelector("[data-testid=copy]");
-    } else if (cell.querySelector("[data-testid=reveal-error]")) {
-      control = cell.querySelector("[data-testid=reveal-error]");
-    } else {
-      if (info.wasRevealed) { announce(cell.getAttribute("data-secret-label") + " hidden again."); }
+    // Read the new cell's children, not its own attributes: until htmx settles, an element
+    // that keeps its id keeps the old element's attributes.
+    var copy = cell.querySelector("[data-testid=copy]");
+    var control = copy || cell.querySelector("[data-testid=reveal-error]");
+    if (copy) {
+      announce(copy.getAttribute("data-announce"));
+    } else if (!control) {
+      if (info.wasRevealed && info.label) { announce(info.label + " hidden again."); }
       control = cell.querySelector("[data-testid=decrypt]");
     }
     if (info.viaDialog) {
@@ -234,6 +235,9 @@
       }
       syncSshSection(target);
       focusFirst(target);
+      // Focused now: htmx would focus [autofocus] again when it settles (20 ms later) and
+      // take the focus back from a quick Tab.
+      target.querySelectorAll("[autofocus]").forEach(function (el) { el.removeAttribute("autofocus"); });
     }
     if (cellSwap) { valueCellSwapped(); }
     startCountdowns(document);
@@ -351,14 +355,17 @@
 
   // Typed values (secrets among them) do not linger in the page once the dialog is closed.
   // Then the focus goes back to what opened it, or its twin if a swap replaced it (R21).
+  // The close event comes a task later: a dialog opened again in between (Escape, then Enter
+  // at once) is not this close's business.
   document.addEventListener("close", function (event) {
+    if (event.target.open) { return; }
     if (event.target.id === "confirm-dialog") { confirmClosed(event.target); }
     if (event.target.id !== "dialog") { return; }
     event.target.innerHTML = "";
     var back = visible(returnTo) ? returnTo : equivalent(opener);
     opener = null;
     returnTo = null;
-    if (back && !event.target.open) { back.focus(); }
+    if (back) { back.focus(); }
   }, true);
 })();
 
