@@ -115,6 +115,7 @@
     var rowTestid = row && row.getAttribute("data-testid");
     return {
       el: el, testid: el.getAttribute("data-testid"), action: actionOf(el), rowTestid: rowTestid,
+      tag: el.tagName.toLowerCase(), text: el.textContent.trim(),
       rowName: row && row.getAttribute("data-name"),
       rowProfile: row && row.getAttribute("data-profile"),
       rowIndex: row ? all("[data-testid='" + rowTestid + "']").indexOf(row) : -1
@@ -122,9 +123,10 @@
   }
 
   // The control to focus instead of a replaced one: itself if still there; its twin (same
-  // data-testid, same URL; or same testid in the row of the same name and profile); if its
-  // row is gone or has no control left, the next row's first control, else an earlier
-  // row's; else the search box, else <main>. Never <body>.
+  // data-testid, same URL; outside rows, the same testid or tag and text; in rows, the same
+  // testid in the row of the same name and profile); if its row is gone or has no control
+  // left, the next row's first control, else an earlier row's; else the search box, else
+  // <main>. Never <body>.
   function equivalent(memo) {
     if (!memo) { return null; }
     if (visible(memo.el)) { return memo.el; }
@@ -133,6 +135,13 @@
         return actionOf(el) === memo.action && visible(el);
       })[0];
       if (twin) { return twin; }
+    }
+    if (!memo.rowTestid) {  // outside rows (a pager link): the same kind of control
+      var alike = all(memo.testid ? "[data-testid='" + memo.testid + "']" : memo.tag)
+        .filter(function (el) {
+          return visible(el) && (memo.testid || (memo.text && el.textContent.trim() === memo.text));
+        })[0];
+      if (alike) { return alike; }
     }
     if (memo.rowTestid) {
       var rows = all("[data-testid='" + memo.rowTestid + "']");

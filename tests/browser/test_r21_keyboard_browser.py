@@ -436,3 +436,20 @@ def test_R21_axe_finds_nothing_serious_in_any_open_dialog(page, admin_user, sett
     page.keyboard.press("Escape")
     expect(dialog).not_to_be_visible()
     assert not focus_on_body(page)
+
+
+def test_R21_the_next_page_link_keeps_the_focus_when_the_rows_are_drawn_again(
+        page, admin_user, monkeypatch):
+    monkeypatch.setattr("secrets_app.console.views.PAGE_SIZE", 2)  # the live server's too
+    for index in range(5):
+        create_secret(admin_user, name=f"secret-{index}", key="AWS_REGION", value="eu",
+                      profile="development")
+    log_in(page, "root", "root-password")
+    next_page = page.locator("[data-testid=next-page]")
+    tab_to(page, next_page)
+    page.keyboard.press("Enter")
+    expect(page.locator(".pager")).to_contain_text("Page 2 of 3")
+    expect(next_page).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".pager")).to_contain_text("Page 3 of 3")
+    wait_for_focus_in(page, "main")  # no Next on the last page: somewhere in main, not <body>
