@@ -108,6 +108,7 @@ def test_R21_reveal_focuses_copy_announces_and_masks_back_to_decrypt(page, admin
     assert CANARY not in announcer.text_content()
     # The countdown is not read out every second.
     expect(cells.locator("[data-testid=countdown]")).to_have_attribute("aria-hidden", "true")
+    assert_accessible(page, "the secrets page with a value revealed")
 
     # Masked again by itself: the focus was on Copy, in the cell: back on Decrypt.
     expect(cells.locator("[data-testid=revealed-value]")).to_have_count(0, timeout=8_000)
