@@ -161,7 +161,7 @@ def test_R21_edit_opens_on_the_name_saves_with_enter_and_escape_gives_focus_back
     page.keyboard.press("Enter")
     name = dialog.locator("input[name=name]")
     expect(name).to_be_focused()
-    expect(dialog.get_by_role("button", name="Close", exact=True)).to_have_count(1)
+    expect(dialog.locator(".dialog-head [data-close-dialog]")).to_have_accessible_name("Close")
     page.keyboard.press("Escape")
     expect(dialog).not_to_be_visible()
     expect(edit).to_be_focused()
