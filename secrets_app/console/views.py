@@ -225,7 +225,14 @@ def secret_decrypt(request, pk):
 # --- dialogs: create, edit, delete, import, versions ----------------------------------------
 
 
+def _opens_on(form, name: str):
+    """The dialog opens on this field (R21: keyboard users start typing at once)."""
+    form.fields[name].widget.attrs["autofocus"] = True
+    return form
+
+
 def _form_dialog(request, form, secret=None):
+    _opens_on(form, "name")
     return render(request, "secrets/dialogs.html#secret-form", {
         "form": form, "secret": secret, "config_keys": ConfigKey.values,
     })
@@ -300,8 +307,8 @@ def secret_import(request):
     writable = _writable_profiles(request)
     if request.method != "POST":
         return render(request, "secrets/dialogs.html#import",
-                      {"form": ImportForm(writable=writable)})
-    form = ImportForm(request.POST, request.FILES, writable=writable)
+                      {"form": _opens_on(ImportForm(writable=writable), "file")})
+    form = _opens_on(ImportForm(request.POST, request.FILES, writable=writable), "file")
     context = {"form": form}
     if form.is_valid():
         try:

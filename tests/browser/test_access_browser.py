@@ -17,6 +17,22 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 
+def native_dialogs(page) -> list[str]:
+    """Records every window.confirm/alert the page opens: the console opens its own (R21)."""
+    seen = []
+    page.on("dialog", lambda dialog: (seen.append(dialog.message), dialog.dismiss()))
+    return seen
+
+
+def confirm_in_console(page, question: str) -> None:
+    """The console's confirm dialog asks `question`; press its confirm button."""
+    confirm = page.locator("#confirm-dialog")
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("[data-testid=confirm-question]")).to_have_text(question)
+    confirm.locator("[data-testid=confirm-ok]").click()
+    expect(confirm).not_to_be_visible()
+
+
 def page_scrolls_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
@@ -54,9 +70,12 @@ def test_R18_an_admin_grants_a_role_in_settings_access(page, admin_user, member)
     assert not page_scrolls_sideways(page)
     page.set_viewport_size(DESKTOP)
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    native = native_dialogs(page)
     page.get_by_role("button", name="Remove bob's editor role on development").click()
+    confirm_in_console(page, "Remove bob's editor role on development? They keep whatever "
+                             "their other grants give.")
     expect(page.locator("[data-testid=grant-row]")).to_have_count(0)
+    assert native == []
     assert not access_of(member).writes("development")
 
 
@@ -104,12 +123,13 @@ def test_R19_an_admin_creates_copies_and_revokes_a_service_token(page, admin_use
     page.set_viewport_size(DESKTOP)
 
     token = ServiceToken.objects.get()
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    native = native_dialogs(page)
     # Tokens may share a name (rotation): the button and the question name the prefix too.
     row.get_by_role("button", name=f"Revoke etl ({token.prefix}…)", exact=True).click()
+    confirm_in_console(
+        page, f"Revoke etl ({token.prefix}…)? Programs using it get 401 from now on.")
     expect(row.locator("[data-testid=revoked]")).to_contain_text("revoked")
-    assert asked == [f"Revoke etl ({token.prefix}…)? Programs using it get 401 from now on."]
+    assert native == []
     expect(page.locator("[data-testid=service-token-note]")).to_contain_text(
         f"Revoked etl ({token.prefix}…)")
     assert ServiceToken.objects.get().revoked_at is not None
