@@ -375,7 +375,9 @@ def catalog(request):
     columns = profiles()
     located = locate_all(ConfigKey.values, columns)
     groups = [
-        (group, [(key, [_catalog_cell(located[(key, p)]) for p in columns]) for key in keys])
+        # Each cell names its profile too: a card on a phone labels it (data-label).
+        (group, [(key, [(p, *_catalog_cell(located[(key, p)])) for p in columns])
+                 for key in keys])
         for group, keys in CONFIG_KEY_GROUPS.items()
     ]
     return render(request, "catalog/catalog.html", {

@@ -31,7 +31,9 @@ class TestTable:
     def test_R4_2_columns_and_admin_controls(self, admin_client, secret):
         html = admin_client.get("/secrets/").content.decode()
         for column in ("Name", "Key", "Category", "Profile", "Value", "Created"):
-            assert f"<th>{column}</th>" in html
+            assert f'<th scope="col">{column}</th>' in html
+        for column in ("Key", "Category", "Profile", "Value", "Created"):  # a card's labels
+            assert f'data-label="{column}"' in html
         for control in ('data-testid="new-secret"', 'data-testid="import"',
                         'data-testid="edit"', 'data-testid="delete"', 'data-testid="decrypt"'):
             assert control in html
