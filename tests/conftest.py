@@ -235,3 +235,44 @@ def world(admin_user, member):
         "secret": secret, "member_token": member_token, "expired_key": expired_key,
         "revoked_key": revoked_key, "inactive": inactive, "sequence": sequence,
     }
+
+
+# --- the browser (tests/browser/ and the review folders' browser tests) -----------------------
+# One definition for the whole suite: a second session-scoped Playwright in the same process
+# would refuse to start ("Sync API inside the asyncio loop").
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API keeps an event loop in this thread; Django refuses ORM calls from
+    # a thread with a running loop unless told that this one is safe (it is: it is ours).
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url,
+                                  viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -25,9 +25,13 @@ UNKNOWN_PROFILE_CHOICE = ("Unknown profile %(value)s: add it to SECRETS_PROFILES
                           "from the list.")
 
 
-# A secret's input: never offered to the browser's autofill, spell checker or autocorrect.
+# A secret's input: never offered to the browser's autofill, spell checker or autocorrect,
+# and marked for password managers as not a sign-in field (1Password, LastPass, Bitwarden,
+# Dashlane read these), so that they do not offer to save a secret value as a password.
+PASSWORD_MANAGER_IGNORE = {"data-1p-ignore": "true", "data-lpignore": "true",
+                           "data-bwignore": "true", "data-form-type": "other"}
 SECRET_INPUT_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off",
-                      "class": "secret-input"}
+                      "class": "secret-input", **PASSWORD_MANAGER_IGNORE}
 # Keys whose values span lines: PEM keys and certificates, service-account JSON.
 MULTILINE_KEY_ENDINGS = ("PRIVATE_KEY", "PKEY", "_PEM", "_CERT", "_JSON", "SERVICE_ACCOUNT_KEY")
 

@@ -26,13 +26,28 @@
     if (select && section) { section.hidden = select.value !== "SSH"; }
   }
 
+  // Time is up: the value leaves the page here and now, even if the request for the masked
+  // cell (its hx-trigger, at the same moment) fails or never comes back.
+  function forgetValue(cell) {
+    if (!cell) { return; }
+    cell.querySelectorAll("[data-testid=revealed-value]").forEach(function (value) {
+      value.textContent = "********";
+      value.classList.add("masked");
+    });
+    cell.querySelectorAll("[data-copy]").forEach(function (copy) { copy.disabled = true; });
+  }
+
   function startCountdowns(root) {
     (root || document).querySelectorAll("[data-countdown]:not([data-started])").forEach(function (el) {
       var left = parseInt(el.getAttribute("data-countdown"), 10);
       el.setAttribute("data-started", "1");
       var timer = window.setInterval(function () {
         left -= 1;
-        if (!el.isConnected || left <= 0) { window.clearInterval(timer); left = Math.max(left, 0); }
+        if (!el.isConnected || left <= 0) {
+          window.clearInterval(timer);
+          left = Math.max(left, 0);
+          if (el.isConnected) { forgetValue(el.closest(".revealed")); }
+        }
         el.textContent = left + "s";
       }, 1000);
     });
@@ -69,7 +84,8 @@
     if (!old || (old.tagName === "TEXTAREA") === multiline) { return; }
     var field = document.createElement(multiline ? "textarea" : "input");
     ["id", "name", "class", "autocomplete", "spellcheck", "autocapitalize",
-     "aria-describedby", "aria-invalid"].forEach(function (name) {
+     "aria-describedby", "aria-invalid", "data-1p-ignore", "data-lpignore", "data-bwignore",
+     "data-form-type"].forEach(function (name) {
       if (old.hasAttribute(name)) { field.setAttribute(name, old.getAttribute(name)); }
     });
     if (multiline) { field.rows = 4; }
