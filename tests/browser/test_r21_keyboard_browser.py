@@ -5,6 +5,8 @@ only (after signing in), with the focus checked after each step and never left o
 restore, revoke and remove confirm in the console's own dialog (a native one fails the
 test); Tab stays inside an open dialog; axe-core on every dialog open."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -421,6 +423,9 @@ def test_R21_axe_finds_nothing_serious_in_any_open_dialog(page, admin_user, sett
     dialog.locator("[data-testid=upload]").click()
     expect(dialog.locator("[data-testid=import-summary]")).to_be_visible()
     expect(dialog.locator("[data-testid=import-done]")).to_be_focused()
+    # The counts are read out with Done, which has the focus.
+    expect(dialog.locator("[data-testid=import-done]")).to_have_accessible_description(
+        re.compile(r"^Import finished\. 1 created 0 updated 0 unchanged 0 skipped 1 failed$"))
     assert_accessible(page, "the import summary", "#dialog")
     page.keyboard.press("Escape")
     opened("versions", "the versions dialog", "[data-testid=restore]")
