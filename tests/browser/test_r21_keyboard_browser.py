@@ -235,10 +235,10 @@ def test_R21_restore_confirms_in_the_console_dialog(page, admin_user, native_dia
     expect(confirm).to_be_visible()
     expect(confirm).to_have_attribute("role", "alertdialog")
     expect(confirm.locator("[data-testid=confirm-question]")).to_have_text(
-        "Make version 1 the current value of warehouse?")
+        "Make version 1 the current value of warehouse (development)?")
     expect(confirm).to_have_accessible_name("Are you sure?")
     expect(confirm).to_have_accessible_description(
-        "Make version 1 the current value of warehouse?")
+        "Make version 1 the current value of warehouse (development)?")
     expect(confirm.locator("[data-testid=confirm-cancel]")).to_be_focused()
     assert_accessible(page, "the confirm dialog", "#confirm-dialog")
 
@@ -256,7 +256,8 @@ def test_R21_restore_confirms_in_the_console_dialog(page, admin_user, native_dia
     expect(ok).to_have_text("Restore")
     page.keyboard.press("Enter")
     expect(dialog).not_to_be_visible()
-    expect(page.locator("[data-testid=toast]")).to_contain_text("Restored version 1")
+    expect(page.locator("[data-testid=toast]")).to_have_text(
+        "Restored version 1 of warehouse (development).")
     secret.refresh_from_db()
     assert secret.versions.count() == 3
     assert secret.value.reveal() == "first-value"

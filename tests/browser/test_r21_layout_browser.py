@@ -295,8 +295,11 @@ CATALOG_SPILLS = """() => {
                 out.push(`${cell.textContent.trim()}: ${cell.scrollWidth} > ${cell.clientWidth}`);
             for (const child of cell.children) {
                 const c = child.getBoundingClientRect();
-                if (c.left < box.left - 0.5 || c.right > box.right + 0.5 || c.right > tableBox.right)
-                    out.push(`${cell.dataset.label || "key"} "${child.textContent}" ${Math.round(c.left)}-${Math.round(c.right)} outside ${Math.round(box.left)}-${Math.round(box.right)}`);
+                const out_of_cell = c.left < box.left - 0.5 || c.right > box.right + 0.5;
+                if (out_of_cell || c.right > tableBox.right)
+                    out.push(`${cell.dataset.label || "key"} "${child.textContent}" ` +
+                        `${Math.round(c.left)}-${Math.round(c.right)} outside ` +
+                        `${Math.round(box.left)}-${Math.round(box.right)}`);
             }
         }
     }
