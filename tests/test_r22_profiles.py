@@ -204,7 +204,7 @@ def test_R22_an_unconfigured_profile_is_named_once_with_its_entries_counted(admi
     path = tmp_path / "io_config.yaml"
     path.write_bytes(UNCONFIGURED_SECTIONS)
     out = io.StringIO()
-    with pytest.raises(CommandError, match="^4 entries failed"):
+    with pytest.raises(CommandError, match=r"^4 entries failed"):
         call_command("import_secrets", str(path), "--dry-run", stdout=out, stderr=io.StringIO())
     assert out.getvalue().count("unknown profile 'dev'") == 1
     assert "4 failed" in out.getvalue()
