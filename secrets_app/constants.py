@@ -94,10 +94,12 @@ def profile_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in profiles()]
 
 
-def unknown_profile_message(profile: str) -> str:
-    """Why a profile is refused: it names the setting that would admit it."""
-    return (f"unknown profile '{str(profile)[:40]}': add it to SECRETS_PROFILES, or use one of "
-            f"{', '.join(profiles())}")
+def unknown_profile_message(profile: str, entries: int | None = None) -> str:
+    """Why a profile is refused: it names the setting that would admit it, and where that
+    is set. `entries`: an import's section of that profile, reported once for all of them."""
+    held = f" ({entries} entries, none imported)" if entries else ""
+    return (f"unknown profile '{str(profile)[:40]}'{held}: add it to SECRETS_PROFILES (in .env, "
+            f"then restart), or use one of {', '.join(profiles())}")
 
 
 @receiver(setting_changed)

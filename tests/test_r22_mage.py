@@ -26,6 +26,12 @@ AZURE = ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_ACCOUNT_NAME",
          "AZURE_TENANT_ID"]
 UNSUPPORTED = ("unsupported template: only {{ env_var('NAME') }} is resolved (the templates "
                "choice keep stores it as written, skip leaves it out)")
+# Where no env_var is resolved (an upload, a service call outside the command), the message
+# does not claim that one would be.
+UPLOAD_UNSUPPORTED = ("unsupported template: this import resolves none (only the manage.py "
+                      "import_secrets command resolves {{ env_var('NAME') }}, for the operator "
+                      "or an --as user who may read `default`); the templates choice keep "
+                      "stores it as written, skip leaves it out")
 UPLOAD_ENV_VAR = ("env_var templates are resolved only by the manage.py import_secrets "
                   "command, for the operator or an --as user who may read `default`: an upload "
                   "cannot read the server's environment")
@@ -307,7 +313,7 @@ class TestApiAndConsole:
         skipped = {(p["profile"], p["key"]): p["reason"]
                    for p in response.json()["skipped_entries"]}
         assert skipped["default", "AWS_ACCESS_KEY_ID"] == UPLOAD_ENV_VAR
-        assert skipped["production", "SNOWFLAKE_PASSWORD"] == UNSUPPORTED + (
+        assert skipped["production", "SNOWFLAKE_PASSWORD"] == UPLOAD_UNSUPPORTED + (
             "; production then reads default's SNOWFLAKE_PASSWORD, if it has one")
 
     def test_R22_api_refuses_a_bad_templates_choice(self, admin_api):
@@ -344,7 +350,7 @@ class TestTemplatesInsideABlock:
     def test_R22_a_template_inside_a_block_follows_the_choice(self, admin_user):
         from secrets_app.services.bulk import import_file
         summary = import_file(self.BLOCK, user=admin_user)
-        assert [(p.key, p.reason) for p in summary.failed] == [("trino", UNSUPPORTED)]
+        assert [(p.key, p.reason) for p in summary.failed] == [("trino", UPLOAD_UNSUPPORTED)]
         summary = import_file(self.BLOCK, user=admin_user, templates="keep")
         assert summary.created == 1
         assert json.loads(Secret.objects.get().value.reveal()) == {

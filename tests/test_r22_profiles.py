@@ -164,6 +164,52 @@ def test_R22_a_file_of_unconfigured_profiles_alone_names_the_setting(admin_user)
     assert not Secret.objects.exists()
 
 
+UNCONFIGURED_SECTIONS = b"""\
+default:
+  A_KEY: 1
+dev:
+  A_KEY: 2
+  B_KEY: 3
+  C_KEY: 4
+prod:
+  B_KEY: 5
+"""
+
+
+def test_R22_an_unconfigured_profile_is_named_once_with_its_entries_counted(admin_user,
+                                                                           admin_api, tmp_path):
+    """A Mage file's dev: section under the default four profiles: one line for the section
+    (not one per key), saying where the setting lives; the failed count is still the number
+    of entries. A section of one entry keeps its key. The same in the service, the API, the
+    command and the console."""
+    summary = import_file(UNCONFIGURED_SECTIONS, user=admin_user, dry_run=True)
+    assert summary.counts()["failed"] == 4 and summary.counts()["created"] == 1
+    dev, prod = summary.failed
+    assert (dev.profile, dev.key, dev.line, dev.entries) == ("dev", "", 3, 3)
+    assert str(dev) == (
+        "dev (line 3): unknown profile 'dev' (3 entries, none imported): add it to "
+        "SECRETS_PROFILES (in .env, then restart), or use one of default, development, "
+        "staging, production")
+    assert (prod.key, prod.entries) == ("B_KEY", 1)
+    assert str(prod).startswith("prod/B_KEY (line 8): unknown profile 'prod': add it to ")
+
+    response = admin_api.generic("POST", f"{SECRETS}import/?dry_run=true",
+                                 UNCONFIGURED_SECTIONS, content_type="application/yaml")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["failed"] == 4
+    assert [(p["profile"], p["key"], p["entries"]) for p in body["failures"]] == [
+        ("dev", "", 3), ("prod", "B_KEY", 1)]
+
+    path = tmp_path / "io_config.yaml"
+    path.write_bytes(UNCONFIGURED_SECTIONS)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"^4 entries failed"):
+        call_command("import_secrets", str(path), "--dry-run", stdout=out, stderr=io.StringIO())
+    assert out.getvalue().count("unknown profile 'dev'") == 1
+    assert "4 failed" in out.getvalue()
+
+
 def test_R22_a_connector_block_is_not_taken_for_an_unconfigured_profile(admin_user):
     """`trino:` holds lowercase settings, a profile section holds keys: a flat file's
     connector block still imports whole into default."""

@@ -214,9 +214,13 @@ class ImportSerializer(serializers.Serializer):
 
 class ProblemSerializer(serializers.Serializer):
     profile = serializers.CharField()
-    key = serializers.CharField()
+    key = serializers.CharField(
+        allow_blank=True, help_text="Empty where the problem stands for several entries.")
     reason = serializers.CharField()
     line = serializers.IntegerField(allow_null=True)
+    entries = serializers.IntegerField(
+        help_text="How many entries of the file this problem stands for: 1, or all of a "
+                  "section whose profile is not configured (named once).")
 
 
 class ImportSummarySerializer(serializers.Serializer):

@@ -253,7 +253,7 @@ def secret_create(request):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            return changed(HttpResponse(status=204), f"Created {secret.name}.")
+            return changed(HttpResponse(status=204), f"Created {secret.name} ({secret.profile}).")
     return _form_dialog(request, form)
 
 
@@ -274,7 +274,8 @@ def secret_edit(request, pk):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            return changed(HttpResponse(status=204), f"Saved {fields['name']}.")
+            message = f"Saved {fields['name']} ({fields['profile']})."
+            return changed(HttpResponse(status=204), message)
     return _form_dialog(request, form, secret)
 
 
@@ -348,7 +349,8 @@ def secret_restore(request, pk, number):
         restore_version(secret, number, request.user)
     except VersionNotFound as error:
         return HttpResponse(str(error), status=404)
-    return changed(HttpResponse(status=204), f"Restored version {number} of {secret.name}.")
+    message = f"Restored version {number} of {secret.name} ({secret.profile})."
+    return changed(HttpResponse(status=204), message)
 
 
 # --- catalog and settings -------------------------------------------------------------------

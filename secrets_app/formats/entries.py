@@ -49,16 +49,24 @@ class FileEntry:
 
 @dataclass
 class Problem:
-    """A skipped or failed entry, with the reason a person can act on."""
+    """A skipped or failed entry, with the reason a person can act on. One problem may stand
+    for several entries (`entries`) that fail for one reason: a section of an unconfigured
+    profile is named once, not once per key; it has no `key` then, and its section's line."""
 
     profile: str
     key: str
     reason: str
     line: int | None = None
+    entries: int = 1
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line and not self.key.startswith("(line") else ""
-        return f"{self.profile}/{self.key}{where}: {self.reason}"
+        return f"{self.profile}{'/' if self.key else ''}{self.key}{where}: {self.reason}"
+
+
+def entry_count(problems: list[Problem]) -> int:
+    """How many entries of the file the problems stand for (what the summary counts)."""
+    return sum(problem.entries for problem in problems)
 
 
 def size_text(limit: int) -> str:
@@ -113,7 +121,7 @@ def check_templates(choice: str) -> str:
 def check_problem_count(skipped: list, failed: list) -> None:
     """A file with more bad entries than any secrets file has (a log, a binary, a wrong
     upload) is refused whole, before its report grows to megabytes."""
-    if len(skipped) + len(failed) > MAX_PROBLEMS:
+    if entry_count(skipped) + entry_count(failed) > MAX_PROBLEMS:
         raise InvalidImport(
             f"more than {MAX_PROBLEMS} entries were skipped or failed: is this the right "
             "file? Fix it, or split it, and import again"

@@ -207,11 +207,15 @@ def _entries_from(root: yaml.MappingNode, only_profile: str | None, reader):
                 skipped += section[1]
                 failed += section[2]
             else:
-                reason = unknown_profile_message(name)
-                failed += [
-                    Problem(name, _scalar_text(entry_key), reason, _line(entry_key))
-                    for entry_key, _ in _pairs(reader, value)
-                ]
+                # One problem for the whole section: a Mage file's dev: would otherwise
+                # repeat the same sentence once per key. A lone entry keeps its key.
+                keys = [entry_key for entry_key, _ in _pairs(reader, value)]
+                if len(keys) == 1:
+                    failed.append(Problem(name, _scalar_text(keys[0]),
+                                          unknown_profile_message(name), _line(keys[0])))
+                elif keys:
+                    failed.append(Problem(name, "", unknown_profile_message(name, len(keys)),
+                                          _line(key), entries=len(keys)))
         elif not (_is_null(value) and name in configured):
             failed.append(Problem(
                 "(top level)", name,
@@ -369,9 +373,16 @@ class _Reader:
         def substitute(match: re.Match) -> str:
             env = ENV_VAR_TEMPLATE.match(match.group(1))
             if env is None:
+                # True for the way in: an upload (or an --as user who may not read
+                # `default`) resolves no template at all, not even env_var.
                 raise Unresolved(
                     "unsupported template: only {{ env_var('NAME') }} is resolved (the "
                     "templates choice keep stores it as written, skip leaves it out)"
+                    if self.resolve_env_vars else
+                    "unsupported template: this import resolves none (only the manage.py "
+                    "import_secrets command resolves {{ env_var('NAME') }}, for the operator "
+                    "or an --as user who may read `default`); the templates choice keep "
+                    "stores it as written, skip leaves it out"
                 )
             if not self.resolve_env_vars:
                 raise Unresolved(

@@ -34,6 +34,7 @@ from secrets_app.formats.entries import (
     Problem,
     check_problem_count,
     check_templates,
+    entry_count,
     read_text,
 )
 from secrets_app.formats.yaml import parse_yaml
@@ -75,8 +76,8 @@ class ImportSummary:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "skipped": len(self.skipped),
-            "failed": len(self.failed),
+            "skipped": entry_count(self.skipped),
+            "failed": entry_count(self.failed),
         }
 
     def as_dict(self) -> dict:

@@ -54,7 +54,8 @@
   }
 
   // Masked secret fields (R21): a password input, or a textarea hidden behind "•••". The
-  // toggle shows and hides it; its name says what it will do, aria-pressed what it did.
+  // toggle shows and hides it: a toggle button (WAI-ARIA APG), its name constant ("Show
+  // value") and aria-pressed its state; a changing name would read "Hide value, pressed".
   function secretInput(box) { return box.querySelector("input.secret-input, textarea.secret-input"); }
 
   function showSecret(box, shown) {
@@ -70,7 +71,6 @@
       if (mask) { mask.hidden = true; }
     }
     toggle.setAttribute("aria-pressed", shown ? "true" : "false");
-    toggle.textContent = (shown ? "Hide " : "Show ") + box.getAttribute("data-noun");
   }
 
   function isShown(box) {

@@ -174,6 +174,10 @@ def test_R19_at_390px_the_new_key_comes_into_view_and_takes_focus(
         box = page.locator("[data-testid=new-service-token]")
         expect(box).to_contain_text("kzsvc_")
         expect(box).to_be_focused()
+        # Focused, it is announced by its name, never its key: no live region around the key (R21).
+        expect(box).to_have_accessible_name(
+            "Service token etl created: copy the key now; it is shown once.")
+        assert not box.evaluate("e => !!e.closest('[role=status], [role=alert], [aria-live]')")
         assert in_viewport(page, "[data-testid=new-service-token]")
         screenshot(page, f"r19-service-token-created-390-{'htmx' if javascript else 'nojs'}")
     finally:

@@ -172,6 +172,10 @@ def test_every_page_renders_for_an_admin(page, admin_user):
     page.fill("input[name=name]", "laptop")
     page.click("[data-testid=create-token]")
     expect(page.locator("[data-testid=new-token-key]")).to_have_text(re.compile("^kzs_"))
+    # R21: announced by its name as it takes the focus, the key in no live region.
+    expect(page.locator("[data-testid=new-token]")).to_be_focused()
+    expect(page.locator("[data-testid=new-token]")).to_have_accessible_name(
+        "Token laptop created: copy the key now; it is shown once.")
     page.goto("/audit/")
     page.click("[data-testid=verify-chain]")
     expect(page.locator("[data-testid=verify-result]")).to_contain_text("intact")

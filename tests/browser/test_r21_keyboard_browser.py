@@ -5,6 +5,8 @@ only (after signing in), with the focus checked after each step and never left o
 restore, revoke and remove confirm in the console's own dialog (a native one fails the
 test); Tab stays inside an open dialog; axe-core on every dialog open."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -233,10 +235,10 @@ def test_R21_restore_confirms_in_the_console_dialog(page, admin_user, native_dia
     expect(confirm).to_be_visible()
     expect(confirm).to_have_attribute("role", "alertdialog")
     expect(confirm.locator("[data-testid=confirm-question]")).to_have_text(
-        "Make version 1 the current value of warehouse?")
+        "Make version 1 the current value of warehouse (development)?")
     expect(confirm).to_have_accessible_name("Are you sure?")
     expect(confirm).to_have_accessible_description(
-        "Make version 1 the current value of warehouse?")
+        "Make version 1 the current value of warehouse (development)?")
     expect(confirm.locator("[data-testid=confirm-cancel]")).to_be_focused()
     assert_accessible(page, "the confirm dialog", "#confirm-dialog")
 
@@ -254,7 +256,8 @@ def test_R21_restore_confirms_in_the_console_dialog(page, admin_user, native_dia
     expect(ok).to_have_text("Restore")
     page.keyboard.press("Enter")
     expect(dialog).not_to_be_visible()
-    expect(page.locator("[data-testid=toast]")).to_contain_text("Restored version 1")
+    expect(page.locator("[data-testid=toast]")).to_have_text(
+        "Restored version 1 of warehouse (development).")
     secret.refresh_from_db()
     assert secret.versions.count() == 3
     assert secret.value.reveal() == "first-value"
@@ -421,6 +424,9 @@ def test_R21_axe_finds_nothing_serious_in_any_open_dialog(page, admin_user, sett
     dialog.locator("[data-testid=upload]").click()
     expect(dialog.locator("[data-testid=import-summary]")).to_be_visible()
     expect(dialog.locator("[data-testid=import-done]")).to_be_focused()
+    # The counts are read out with Done, which has the focus.
+    expect(dialog.locator("[data-testid=import-done]")).to_have_accessible_description(
+        re.compile(r"^Import finished\. 1 created 0 updated 0 unchanged 0 skipped 1 failed$"))
     assert_accessible(page, "the import summary", "#dialog")
     page.keyboard.press("Escape")
     opened("versions", "the versions dialog", "[data-testid=restore]")

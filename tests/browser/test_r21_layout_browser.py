@@ -279,3 +279,54 @@ def test_R21_every_dialog_fits_the_viewport_and_scrolls_inside(browser, live_ser
     expect(dialog.locator("[data-testid=delete-form]")).to_be_visible()
     check_dialog(page, f"delete at {size}", axe)
     context.close()
+
+
+# What each Catalog cell holds (the source chip, the key), measured against the cell: a
+# "database · default" chip must not run into the next column nor be cut by the table's box.
+# Header cells are measured too, but only where they are seen (not in cards).
+CATALOG_SPILLS = """() => {
+    const out = [];
+    for (const table of document.querySelectorAll(".catalog-table")) {
+        const hidden = getComputedStyle(table.tHead).position === "absolute";
+        const tableBox = table.getBoundingClientRect();
+        for (const cell of table.querySelectorAll(hidden ? "td" : "th, td")) {
+            const box = cell.getBoundingClientRect();
+            if (cell.scrollWidth > cell.clientWidth + 1)
+                out.push(`${cell.textContent.trim()}: ${cell.scrollWidth} > ${cell.clientWidth}`);
+            for (const child of cell.children) {
+                const c = child.getBoundingClientRect();
+                const out_of_cell = c.left < box.left - 0.5 || c.right > box.right + 0.5;
+                if (out_of_cell || c.right > tableBox.right)
+                    out.push(`${cell.dataset.label || "key"} "${child.textContent}" ` +
+                        `${Math.round(c.left)}-${Math.round(c.right)} outside ` +
+                        `${Math.round(box.left)}-${Math.round(box.right)}`);
+            }
+        }
+    }
+    return out;
+}"""
+
+
+@pytest.mark.parametrize("size", ["small-phone", "tablet", "laptop", "desktop"])
+def test_R21_catalog_cells_hold_their_content_with_six_profiles(browser, live_server, settings,
+                                                                admin_user, size):
+    """The README's Mage set-up has six profiles: the Catalog's columns (or cards) still hold
+    "database · default" and the long keys, and the page does not scroll sideways."""
+    settings.SECRETS_PROFILES = ["default", "development", "staging", "production", "dev",
+                                 "prod"]
+    import_file(b"default:\n  POSTGRES_HOST: db\n  GOOGLE_SERVICE_ACC_KEY_FILEPATH: /k.json\n"
+                b"  AWS_SECRET_ACCESS_KEY: abc\ndev:\n  POSTGRES_HOST: db.dev\n",
+                user=admin_user)
+    context, page = new_page(browser, live_server, size)
+    log_in(page, "root", "root-password")
+    visit(page, "/catalog/")
+    inherited = page.locator("[data-testid=source]", has_text="database · default")
+    expect(inherited.first).to_be_visible()  # the chip the check is about is there
+    check_layout(page, f"/catalog/ at {size}")
+    spills = page.evaluate(CATALOG_SPILLS)
+    assert spills == [], f"/catalog/ at {size}: {spills[:5]}"
+    cards = page.evaluate(
+        "getComputedStyle(document.querySelector('.catalog-table thead')).position")
+    # A table where it fits (a 1280 px laptop and wider), cards below.
+    assert (cards != "absolute") == (size in WIDE), (size, cards)
+    context.close()

@@ -118,7 +118,8 @@ class TestValueRequired:
                                   content_type="application/yaml")
         assert response.status_code == 200
         assert response.json()["skipped_entries"] == [
-            {"profile": "default", "key": "EMPTY_API", "reason": "empty value", "line": 1}]
+            {"profile": "default", "key": "EMPTY_API", "reason": "empty value", "line": 1,
+             "entries": 1}]
         assert set(Secret.objects.values_list("name", flat=True)) == {
             "FULL_KEY", "OTHER", "THIRD"}
 

@@ -91,9 +91,10 @@ class Command(SecretsCommand):
                     self.stdout.write(f"  {problem}")
         if summary.dry_run:
             self.stdout.write("Nothing was stored (--dry-run).")
-        if summary.failed:
+        failed = summary.counts()["failed"]  # entries, not lines: a section is one line
+        if failed:
             raise CommandError(
-                f"{len(summary.failed)} entr{'y' if len(summary.failed) == 1 else 'ies'} failed; "
+                f"{failed} entr{'y' if failed == 1 else 'ies'} failed; "
                 "fix them and import again (the rest was "
                 f"{'checked' if summary.dry_run else 'imported'})."
             )
