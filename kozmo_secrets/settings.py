@@ -200,7 +200,8 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "secrets_app.access.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The console's session, under its re-authentication rule (R21.1).
+        "secrets_app.access.authentication.FreshSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["secrets_app.api.permissions.SignedIn"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
