@@ -200,7 +200,8 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "secrets_app.access.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The console's session, under its re-authentication rule (R21.1).
+        "secrets_app.access.authentication.FreshSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["secrets_app.api.permissions.SignedIn"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -292,10 +293,10 @@ SECRETS_LOGIN_RATE_PER_IP = env_str("SECRETS_LOGIN_RATE_PER_IP", "20/15m")
 # Every request made with one service token (R19), counted per token; not the decrypt limit.
 SECRETS_SERVICE_TOKEN_RATE = env_str("SECRETS_SERVICE_TOKEN_RATE", "600/m")
 SECRETS_REVEAL_SECONDS = env_int("SECRETS_REVEAL_SECONDS", 30)
-# Re-authentication (R21.1): console reveals, restores and deletes in these profiles ask for
+# Re-authentication (R21.1): reveals, restores, deletes and changes in these profiles ask for
 # the password again once it was last entered more than SECRETS_REAUTH_SECONDS ago (0: every
-# time). Unset: `production` when it is a configured profile; empty: no profile. Checked at
-# start-up (secrets_app.access.reauth).
+# time). Unset: `production` when it is a configured profile; empty: no configured profile
+# (a retired one holding secrets always asks). Checked at start-up (secrets_app.access.reauth).
 SECRETS_REAUTH_PROFILES = os.environ.get("SECRETS_REAUTH_PROFILES")
 SECRETS_REAUTH_SECONDS = env_int("SECRETS_REAUTH_SECONDS", 600)
 SECRETS_MAX_VALUE_BYTES = env_int("SECRETS_MAX_VALUE_BYTES", 65_536)

@@ -1,8 +1,11 @@
-"""`Authorization: Token <key>` (or Bearer) with hashed, expiring, revocable keys (R14, R19)."""
+"""`Authorization: Token <key>` (or Bearer) with hashed, expiring, revocable keys (R14, R19);
+the console's session on the API, under the re-authentication rule (R21.1)."""
 
+from django.conf import settings
 from rest_framework import authentication, exceptions
 
 from audit_app.context import current as current_context
+from secrets_app.access.reauth import session_is_stale
 from secrets_app.access.service_tokens import (
     REFUSED_GROUP,
     ServicePrincipal,
@@ -89,3 +92,32 @@ class ThrottledBasicAuthentication(authentication.BasicAuthentication):
     """Username and password (the tokens endpoint only). DRF calls authenticate(), so the
     sign-in throttle of the authentication backend applies (secrets_app/access/signin.py);
     its refusal, LoginThrottled, is answered 429 with Retry-After by the exception handler."""
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class FreshSessionAuthentication(authentication.SessionAuthentication):
+    """The console's session cookie on the API (the Swagger UI, a page's script): the same
+    re-authentication rule as the console (R21.1). An unsafe request (decrypt, change,
+    delete, restore, import, mint a token) from a stale session is refused with 403 and says
+    what to do; reading lists stays. API tokens and HTTP Basic are not sessions: untouched."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)  # the CSRF check first, as before
+        if result is not None and request.method not in SAFE_METHODS and session_is_stale(
+                request):
+            raise ReauthRequired(result[0])
+        return result
+
+
+class ReauthRequired(exceptions.PermissionDenied):
+    """403: a stale console session asked the API for an unsafe act. Carries the user (DRF
+    has not set request.user when an authenticator raises), for the audit row."""
+
+    def __init__(self, user):
+        super().__init__(
+            f"This browser session's password was entered more than "
+            f"{settings.SECRETS_REAUTH_SECONDS} s ago: enter it again in the console or sign "
+            "in again, or use an API token.")
+        self.user = user

@@ -1,9 +1,17 @@
 """Re-authentication before protected console actions (R21.1): the one rule.
 
 A console session remembers when its password was last entered: at sign-in (the
-user_logged_in signal, whichever form signed in) and at each right re-entry. Revealing,
-restoring or deleting a secret of a protected profile (SECRETS_REAUTH_PROFILES) asks for the
-password again once that moment is older than SECRETS_REAUTH_SECONDS (0: every time).
+user_logged_in signal, whichever form signed in) and at each right re-entry. It is stale once
+that moment is older than SECRETS_REAUTH_SECONDS (0: always), or ahead of the clock.
+
+A profile is protected when it is in SECRETS_REAUTH_PROFILES, or when it is no longer in
+SECRETS_PROFILES (a retired profile still holding secrets: its values are no less
+valuable, and the setting cannot name it). From a stale session:
+- revealing, restoring or deleting a secret of a protected profile, and creating, editing
+  (out of, into or within one) or importing into one, asks for the password again
+  (`needs_reauth`);
+- so does what reaches every protected profile at once whatever its form says: minting an
+  API token, and any unsafe request of a session on the API (`session_is_stale`).
 
 A re-entered password is a password guess like any other: it goes through the sign-in
 throttle's check (signin.check_password_throttled: counted per username and address, a
@@ -23,6 +31,9 @@ from secrets_app.constants import profiles
 
 SESSION_KEY = "kozmo_password_entered_at"
 DEFAULT_REAUTH_PROFILES = "production"
+# A stamp this far ahead of the clock still counts (servers' clocks differ a little); past
+# it the clock went back (NTP, a VM restored) and the stamp counts as stale.
+CLOCK_SLACK_SECONDS = 30
 
 
 def parse_reauth_profiles(raw, configured=None) -> tuple[str, ...]:
@@ -76,18 +87,44 @@ def stamp_at_sign_in(sender, request=None, **kwargs):
         stamp(request)
 
 
-def needs_reauth(request, profile: str) -> bool:
-    """Whether acting on a secret of `profile` must first ask for the password again."""
-    if profile not in protected_profiles():
-        return False
+def is_protected(profile: str) -> bool:
+    """Whether acting on `profile` may ask for the password again: named in
+    SECRETS_REAUTH_PROFILES, or retired (not a configured profile)."""
+    return profile in protected_profiles() or profile not in profiles()
+
+
+def _stale(request) -> bool:
     session = getattr(request, "session", None)
     if session is None:  # not a console session (API tokens, commands): never asked
         return False
     entered_at = session.get(SESSION_KEY)
-    if not isinstance(entered_at, int | float):  # a session from before this rule
-        return True
+    if isinstance(entered_at, bool) or not isinstance(entered_at, int | float):
+        return True  # a session from before this rule
     seconds = settings.SECRETS_REAUTH_SECONDS
-    return seconds == 0 or time.time() - entered_at >= seconds
+    age = time.time() - entered_at
+    return seconds == 0 or age >= seconds or age < -CLOCK_SLACK_SECONDS
+
+
+def needs_reauth(request, profile: str) -> bool:
+    """Whether acting on a secret of `profile` must first ask for the password again."""
+    return is_protected(profile) and _stale(request)
+
+
+def needs_reauth_any(request, names) -> bool:
+    """Whether an act touching any of the profiles `names` must ask for the password again."""
+    return _stale(request) and any(is_protected(name) for name in names)
+
+
+def _retired_profiles_hold_secrets() -> bool:
+    from secrets_app.models import Secret  # not at the top: see confirm_password
+
+    return Secret.objects.exclude(profile__in=profiles()).exists()
+
+
+def session_is_stale(request) -> bool:
+    """For what reaches every protected profile at once (an API token, a session's unsafe
+    API request): the session is stale and some profile is protected."""
+    return _stale(request) and (bool(protected_profiles()) or _retired_profiles_hold_secrets())
 
 
 @sensitive_variables("password")

@@ -11,7 +11,11 @@ from rest_framework.views import exception_handler
 
 from kozmo_secrets.errors import CSRF_FAILED
 from secrets_app.access import policy
-from secrets_app.access.authentication import NOT_AUTHENTICATED, WrongNetworkRefused
+from secrets_app.access.authentication import (
+    NOT_AUTHENTICATED,
+    ReauthRequired,
+    WrongNetworkRefused,
+)
 from secrets_app.access.permissions import ADMIN_REQUIRED
 from secrets_app.access.signin import LoginThrottled
 from secrets_app.formats.entries import InvalidImport
@@ -60,6 +64,9 @@ def api_exception_handler(exc, context):
                      **{"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, WrongNetworkRefused):
         record_refusal(context["request"], exc.principal, "outside the allowed networks")
+        return _json(str(exc.detail), status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, ReauthRequired):  # a stale console session (R21.1): say what to do
+        record_refusal(context["request"], exc.user, "re-authentication required")
         return _json(str(exc.detail), status.HTTP_403_FORBIDDEN)
     if isinstance(exc, RateLimited):
         return _json(str(exc), status.HTTP_429_TOO_MANY_REQUESTS,

@@ -9,6 +9,7 @@ against a live server by tests/test_r20_schema.py.
 import re
 
 from drf_spectacular import openapi
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework.viewsets import ViewSetMixin
@@ -163,6 +164,12 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
                            "made at POST /api/v1/tokens/ or on the console's Settings page) "
                            "or a service token (kzsvc_…).",
         }
+
+
+class FreshSessionScheme(SessionScheme):
+    """The console's session (cookieAuth), as drf-spectacular describes Django's own."""
+
+    target_class = "secrets_app.access.authentication.FreshSessionAuthentication"
 
 
 class BasicAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -9,14 +9,17 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit_app import api as audit_api
-from secrets_app.access.authentication import ThrottledBasicAuthentication, TokenAuthentication
+from secrets_app.access.authentication import (
+    FreshSessionAuthentication,
+    ThrottledBasicAuthentication,
+    TokenAuthentication,
+)
 from secrets_app.access.grants import add_grant, all_grants, remove_grant
 from secrets_app.access.models import ApiToken, ServiceToken
 from secrets_app.access.policy import require_write
@@ -293,7 +296,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
 
     serializer_class = s.ApiTokenSerializer
     authentication_classes = [TokenAuthentication, ThrottledBasicAuthentication,
-                              SessionAuthentication]
+                              FreshSessionAuthentication]
     filter_backends = []
 
     def get_queryset(self):

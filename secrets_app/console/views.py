@@ -26,7 +26,12 @@ from secrets_app.access.grants import add_grant, all_grants, find_subject, remov
 from secrets_app.access.models import ApiToken, ProfileGrant, ServiceToken
 from secrets_app.access.permissions import AdminRequired
 from secrets_app.access.policy import record_refusal
-from secrets_app.access.reauth import confirm_password, needs_reauth
+from secrets_app.access.reauth import (
+    confirm_password,
+    needs_reauth,
+    needs_reauth_any,
+    session_is_stale,
+)
 from secrets_app.access.service_tokens import create_service_token, revoke_service_token
 from secrets_app.access.signin import LoginThrottled
 from secrets_app.access.tokens import create_token, revoke_token
@@ -37,6 +42,14 @@ from secrets_app.console.forms import (
     SecretForm,
     ServiceTokenForm,
     TokenForm,
+)
+from secrets_app.console.password_again import (
+    FIELD,
+    PASSWORD_MISSING,
+    REAUTH_REFUSED,
+    ask_password,
+    check_password,
+    throttled,
 )
 from secrets_app.constants import CONFIG_KEY_GROUPS, ConfigKey, profiles
 from secrets_app.filters import SecretFilter, profile_menu
@@ -124,9 +137,6 @@ def _secret(pk) -> Secret:
     return get_object_or_404(Secret.objects.select_related("ssh_tunnel"), pk=pk)
 
 
-REAUTH_REFUSED = "That password is not right."  # the same for every wrong one
-
-
 @sensitive_variables("password")
 def _reauth_gate(request, secret: Secret, action: str, *, target: str,
                  swap: str = "innerHTML") -> HttpResponse | None:
@@ -143,17 +153,13 @@ def _reauth_gate(request, secret: Secret, action: str, *, target: str,
             if confirm_password(request, password, action, secret):
                 return None
         except LoginThrottled as error:
-            response = HttpResponse(error.messages[0], status=429,
-                                    headers={"Retry-After": str(error.retry_after),
-                                             "X-Error-Message": error.messages[0]})
-            patch_cache_control(response, no_store=True)
-            return response
+            return throttled(error)
         except CacheUnavailable as error:
             problem = str(error)
         else:
             problem = REAUTH_REFUSED
     elif "password" in request.POST:
-        problem = "Enter your password to go on."
+        problem = PASSWORD_MISSING
     response = render(request, "secrets/dialogs.html#reauth", {
         "secret": secret, "action": action, "action_url": request.path, "problem": problem,
         "reauth_target": target, "reauth_swap": swap,
@@ -232,21 +238,30 @@ def _opens_on(form, name: str):
 
 
 def _form_dialog(request, form, secret=None):
-    _opens_on(form, "name")
+    # Sent back for the password alone, the dialog opens on it.
+    _opens_on(form, FIELD if list(form.errors) == [FIELD] else "name")
     return render(request, "secrets/dialogs.html#secret-form", {
         "form": form, "secret": secret, "config_keys": ConfigKey.values,
     })
 
 
 @sensitive_variables("form")
-@sensitive_post_parameters("value", "ssh_password", "ssh_private_key")
+@sensitive_post_parameters("value", "ssh_password", "ssh_private_key", FIELD)
 @login_required
 @writer_of_some_profile
 def secret_create(request):
+    """Into a protected profile from a stale session, after the password in the same form
+    (R21.1)."""
     writable = _writable_profiles(request)
     if request.method != "POST":
-        return _form_dialog(request, SecretForm(writable=writable))
+        form = SecretForm(writable=writable)
+        return _form_dialog(request, ask_password(
+            form, needs_reauth(request, form.fields["profile"].initial)))
     form = SecretForm(request.POST, writable=writable)
+    ask_password(form, needs_reauth(request, request.POST.get("profile", "")))
+    refused = check_password(request, form, "create")
+    if refused is not None:
+        return refused
     if form.is_valid():
         try:
             secret = create_secret(request.user, **form.service_fields())
@@ -258,15 +273,25 @@ def secret_create(request):
 
 
 @sensitive_variables("form")
-@sensitive_post_parameters("value", "ssh_password", "ssh_private_key")
+@sensitive_post_parameters("value", "ssh_password", "ssh_private_key", FIELD)
 @login_required
 def secret_edit(request, pk):
+    """Out of, into or within a protected profile from a stale session, after the password
+    in the same form (R21.1): moving a value out would let it be revealed unasked, and
+    overwriting one (a host, a webhook) is as destructive as a restore."""
     secret = _writable_secret(request, pk)
     writable = _writable_profiles(request)
     if request.method != "POST":
-        return _form_dialog(request, SecretForm.for_secret(secret, writable), secret)
+        form = SecretForm.for_secret(secret, writable)
+        return _form_dialog(request, ask_password(form, needs_reauth(request, secret.profile)),
+                            secret)
     form = SecretForm(request.POST, editing=True, writable=writable,
                       current_profile=secret.profile)
+    ask_password(form, needs_reauth_any(
+        request, (secret.profile, request.POST.get("profile", ""))))
+    refused = check_password(request, form, "edit", secret)
+    if refused is not None:
+        return refused
     if form.is_valid():
         fields = form.service_fields()
         try:
@@ -300,16 +325,25 @@ def secret_delete(request, pk):
     return changed(HttpResponse(status=204), f"Deleted {secret.name} ({secret.profile}).")
 
 
+@sensitive_post_parameters(FIELD)
 @login_required
 @writer_of_some_profile
 def secret_import(request):
     """An editor's import touches their profiles only: the service fails the other entries,
-    one by one, with the reason (R18); the summary lists them."""
+    one by one, with the reason (R18); the summary lists them. From a stale session, an
+    import that may write a protected profile asks for the password in the same form, before
+    the file is read (R21.1)."""
     writable = _writable_profiles(request)
+    may_protected = needs_reauth_any(request, writable)
     if request.method != "POST":
-        return render(request, "secrets/dialogs.html#import",
-                      {"form": _opens_on(ImportForm(writable=writable), "file")})
+        form = ask_password(ImportForm(writable=writable), may_protected)
+        return render(request, "secrets/dialogs.html#import", {"form": _opens_on(form, "file")})
     form = _opens_on(ImportForm(request.POST, request.FILES, writable=writable), "file")
+    chosen = request.POST.get("profile", "")
+    ask_password(form, needs_reauth(request, chosen) if chosen else may_protected)
+    refused = check_password(request, form, "import")
+    if refused is not None:
+        return refused
     context = {"form": form}
     if form.is_valid():
         try:
@@ -387,12 +421,25 @@ def catalog(request):
     })
 
 
+def _mints_protected_reads(request) -> bool:
+    """A new API token reads whatever its user may read, at once and for months: from a
+    stale session it asks for the password when that includes a protected profile (R21.1)."""
+    access = request_access(request)
+    if access.admin:
+        return session_is_stale(request)
+    return needs_reauth_any(request, access.roles)
+
+
+@sensitive_post_parameters(FIELD)
 @login_required
 def settings_page(request):
     """The user's API tokens (R14): create (the key shown once), list, revoke."""
-    context = {"form": TokenForm()}
+    context = {"form": ask_password(TokenForm(), _mints_protected_reads(request))}
     if request.method == "POST":
-        form = TokenForm(request.POST)
+        form = ask_password(TokenForm(request.POST), _mints_protected_reads(request))
+        refused = check_password(request, form, "create token")
+        if refused is not None:
+            return refused
         if form.is_valid():
             try:
                 context["new_token"], context["new_key"] = create_token(
@@ -417,11 +464,17 @@ def settings_page(request):
 def token_revoke(request, pk):
     revoke_token(get_object_or_404(ApiToken, pk=pk, user=request.user), request.user)
     tokens = ApiToken.objects.of_user(request.user)
-    return render(request, "settings/settings.html#tokens",
-                  {"tokens": tokens, "form": TokenForm()})
+    return render(request, "settings/settings.html#tokens", {
+        "tokens": tokens, "form": ask_password(TokenForm(), _mints_protected_reads(request))})
 
 
 # --- settings: access (R18) and service tokens (R19), admins only ---------------------------
+
+
+def _offered(form, request):
+    """A blank Settings form: with "Your password" while the session is stale and some
+    profile is protected, as its answer may need it (R21.1)."""
+    return ask_password(form, session_is_stale(request))
 
 
 def _grants_page(request, form, note: str = ""):
@@ -437,14 +490,21 @@ def _grants_page(request, form, note: str = ""):
     return render_page_or_partial(request, "settings/access.html", "grants", context)
 
 
+@sensitive_post_parameters(FIELD)
 @login_required
 @admin_only
 def access_page(request):
     """Settings → Access: every grant, add one (R18). A role given again changes nothing; a
-    different role replaces the old one (grants.py)."""
+    different role replaces the old one (grants.py). A grant on a protected profile from a
+    stale session asks for the password in the same form (R21.1): the form is offered with
+    the field whenever a profile is protected."""
     if request.method != "POST":
-        return _grants_page(request, GrantForm())
-    form = GrantForm(request.POST)
+        return _grants_page(request, _offered(GrantForm(), request))
+    form = ask_password(GrantForm(request.POST),
+                        needs_reauth(request, request.POST.get("profile", "")))
+    refused = check_password(request, form, "add grant")
+    if refused is not None:
+        return refused
     if not form.is_valid():
         return _grants_page(request, form)
     data = form.cleaned_data
@@ -458,7 +518,7 @@ def access_page(request):
         note = f"{grant.subject} is now {grant.role} on {grant.profile}."
     else:
         note = f"{grant.subject} was already {grant.role} on {grant.profile}: nothing changed."
-    return _grants_page(request, GrantForm(), note)
+    return _grants_page(request, _offered(GrantForm(), request), note)
 
 
 @login_required
@@ -472,7 +532,7 @@ def access_remove(request, pk):
         note = "That grant was already removed."
     if not wants_partial(request):
         return redirect("secrets:access")
-    return _grants_page(request, GrantForm(), note)
+    return _grants_page(request, _offered(GrantForm(), request), note)
 
 
 def _service_tokens_page(request, form, **more):
@@ -490,22 +550,28 @@ def _service_tokens_page(request, form, **more):
 
 
 @sensitive_variables("key")
+@sensitive_post_parameters(FIELD)
 @login_required
 @admin_only
 def service_tokens_page(request):
     """Settings → Service tokens: list, create (the key shown in this answer only), revoke
-    (R19)."""
+    (R19). A token reading a protected profile, from a stale session, after the password in
+    the same form (R21.1)."""
     if request.method != "POST":
-        return _service_tokens_page(request, ServiceTokenForm())
-    form = ServiceTokenForm(request.POST)
+        return _service_tokens_page(request, _offered(ServiceTokenForm(), request))
+    form = ask_password(ServiceTokenForm(request.POST),
+                        needs_reauth_any(request, request.POST.getlist("profiles")))
+    refused = check_password(request, form, "create service token")
+    if refused is not None:
+        return refused
     if form.is_valid():
         try:
             token, key = create_service_token(request.user, **form.service_fields())
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            return _service_tokens_page(request, ServiceTokenForm(), new_token=token,
-                                        new_key=key)
+            return _service_tokens_page(request, _offered(ServiceTokenForm(), request),
+                                        new_token=token, new_key=key)
     return _service_tokens_page(request, form)
 
 
@@ -520,4 +586,4 @@ def service_token_revoke(request, pk):
         note = f"{token} was already revoked."
     if not wants_partial(request):
         return redirect("secrets:service-tokens")
-    return _service_tokens_page(request, ServiceTokenForm(), note=note)
+    return _service_tokens_page(request, _offered(ServiceTokenForm(), request), note=note)
