@@ -17,7 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 
 from secrets_app.access.forms import AdminSignInForm, ThrottledPasswordChangeForm
-from secrets_app.access.reauth import session_is_stale
+from secrets_app.access.reauth import NO_ASKING_GRACE_SECONDS, session_is_stale
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SIGN_IN_AGAIN = ("Your password was entered a while ago: enter it again to make changes "
@@ -33,7 +33,7 @@ class KozmoAdminSite(AdminSite):
         def fresh(request, *args, **kwargs):
             signing_out = request.path == reverse("admin:logout", current_app=self.name)
             if (request.method not in SAFE_METHODS and not signing_out
-                    and session_is_stale(request)):
+                    and session_is_stale(request, at_least=NO_ASKING_GRACE_SECONDS)):
                 # Not carried out: the sign-in page, then back here (as a GET: nothing
                 # typed is replayed).
                 return redirect_to_login(request.get_full_path(),
@@ -44,7 +44,8 @@ class KozmoAdminSite(AdminSite):
         return super().admin_view(fresh, cacheable)
 
     def login(self, request, extra_context=None):
-        if request.user.is_authenticated and session_is_stale(request):
+        if request.user.is_authenticated and session_is_stale(
+                request, at_least=NO_ASKING_GRACE_SECONDS):
             # Show the form to a signed-in user (AdminSite sends them to the index), with
             # why, in place of Django's "you are not authorized" note (it keys on `user`).
             request.kozmo_sign_in_again = True

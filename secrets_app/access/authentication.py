@@ -5,7 +5,8 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 
 from audit_app.context import current as current_context
-from secrets_app.access.reauth import session_is_stale
+from secrets_app.access.policy import access_of
+from secrets_app.access.reauth import NO_ASKING_GRACE_SECONDS, reaches_protected
 from secrets_app.access.service_tokens import (
     REFUSED_GROUP,
     ServicePrincipal,
@@ -100,13 +101,15 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 class FreshSessionAuthentication(authentication.SessionAuthentication):
     """The console's session cookie on the API (the Swagger UI, a page's script): the same
     re-authentication rule as the console (R21.1). An unsafe request (decrypt, change,
-    delete, restore, import, mint a token) from a stale session is refused with 403 and says
-    what to do; reading lists stays. API tokens and HTTP Basic are not sessions: untouched."""
+    delete, restore, import, mint a token) from a stale session whose rights reach a
+    protected profile is refused with 403 and says what to do; reading lists stays. API
+    tokens and HTTP Basic are not sessions: untouched."""
 
     def authenticate(self, request):
         result = super().authenticate(request)  # the CSRF check first, as before
-        if result is not None and request.method not in SAFE_METHODS and session_is_stale(
-                request):
+        if (result is not None and request.method not in SAFE_METHODS
+                and reaches_protected(request, access_of(result[0]),
+                                      at_least=NO_ASKING_GRACE_SECONDS)):
             raise ReauthRequired(result[0])
         return result
 

@@ -94,14 +94,15 @@ def is_protected(profile: str) -> bool:
     return profile in protected_profiles() or profile not in profiles()
 
 
-def _stale(request) -> bool:
+def _stale(request, *, at_least: int = 0) -> bool:
+    """`at_least`: the shortest freshness to grant, for what cannot ask in the same request."""
     session = getattr(request, "session", None)
     if session is None:  # not a console session (API tokens, commands): never asked
         return False
     entered_at = session.get(SESSION_KEY)
     if isinstance(entered_at, bool) or not isinstance(entered_at, int | float):
         return True  # a session from before this rule
-    seconds = settings.SECRETS_REAUTH_SECONDS
+    seconds = max(settings.SECRETS_REAUTH_SECONDS, at_least)
     age = time.time() - entered_at
     return seconds == 0 or age >= seconds or age < -CLOCK_SLACK_SECONDS
 
@@ -123,10 +124,27 @@ def _retired_profiles_hold_secrets() -> bool:
     return secret_model.objects.exclude(profile__in=profiles()).exists()
 
 
-def session_is_stale(request) -> bool:
-    """For what reaches every protected profile at once (an API token, a session's unsafe
-    API request): the session is stale and some profile is protected."""
-    return _stale(request) and (bool(protected_profiles()) or _retired_profiles_hold_secrets())
+# The Django admin and a session on the API cannot ask for the password in the request
+# itself: they send the user to a sign-in, so with SECRETS_REAUTH_SECONDS=0 ("every time") the
+# password just entered there counts for this long, or nothing could ever be saved.
+NO_ASKING_GRACE_SECONDS = 300
+
+
+def session_is_stale(request, *, at_least: int = 0) -> bool:
+    """For what reaches every protected profile at once: the session is stale and some
+    profile is protected. `at_least`: NO_ASKING_GRACE_SECONDS where the request cannot ask."""
+    return (_stale(request, at_least=at_least)
+            and (bool(protected_profiles()) or _retired_profiles_hold_secrets()))
+
+
+def reaches_protected(request, access, *, at_least: int = 0) -> bool:
+    """Whether what `access` may do reaches a protected profile from a stale session: an API
+    token minted now, or a session's unsafe request on the API. An admin reaches every
+    profile; anyone else, the profiles of their grants."""
+    if access.admin:
+        return session_is_stale(request, at_least=at_least)
+    return (_stale(request, at_least=at_least)
+            and any(is_protected(name) for name in access.roles))
 
 
 @sensitive_variables("password")
@@ -144,4 +162,6 @@ def confirm_password(request, password: str, action: str, secret=None) -> bool:
                                     target=target, action=action):
         return False
     stamp(request)
+    # A new session key: a copy of the old cookie (a shared machine, a log) stays stale.
+    request.session.cycle_key()
     return True

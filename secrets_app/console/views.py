@@ -30,6 +30,7 @@ from secrets_app.access.reauth import (
     confirm_password,
     needs_reauth,
     needs_reauth_any,
+    reaches_protected,
     session_is_stale,
 )
 from secrets_app.access.service_tokens import create_service_token, revoke_service_token
@@ -139,12 +140,12 @@ def _secret(pk) -> Secret:
 
 @sensitive_variables("password")
 def _reauth_gate(request, secret: Secret, action: str, *, target: str,
-                 swap: str = "innerHTML") -> HttpResponse | None:
+                 swap: str = "innerHTML", also=()) -> HttpResponse | None:
     """Re-authentication before a protected action (R21.1, access/reauth.py): None when the
     action may go on in this response, else the password dialog (in #dialog, whatever the
     action's own target), which posts the same action again with the password to `target`.
     A wrong password shows the dialog again; past the sign-in limit, 429 with its message."""
-    if not needs_reauth(request, secret.profile):
+    if not needs_reauth_any(request, (secret.profile, *also)):
         return None
     password = request.POST.get("password", "")
     problem = ""
@@ -376,7 +377,11 @@ def secret_versions_dialog(request, pk):
 @require_POST
 def secret_restore(request, pk, number):
     secret = _writable_secret(request, pk)
-    gate = _reauth_gate(request, secret, "restore", target="#dialog")
+    # The value to restore was set in the profile of its version (R18): one set in production
+    # asks as production does, wherever the secret is now. A version from before that was
+    # recorded has no profile, and asks too.
+    set_in = secret.versions.filter(number=number).values_list("profile", flat=True)
+    gate = _reauth_gate(request, secret, "restore", target="#dialog", also=set_in)
     if gate is not None:
         return gate
     try:
@@ -424,10 +429,7 @@ def catalog(request):
 def _mints_protected_reads(request) -> bool:
     """A new API token reads whatever its user may read, at once and for months: from a
     stale session it asks for the password when that includes a protected profile (R21.1)."""
-    access = request_access(request)
-    if access.admin:
-        return session_is_stale(request)
-    return needs_reauth_any(request, access.roles)
+    return reaches_protected(request, request_access(request))
 
 
 @sensitive_post_parameters(FIELD)

@@ -37,21 +37,34 @@
     cell.querySelectorAll("[data-copy]").forEach(function (copy) { copy.disabled = true; });
   }
 
+  // A deadline on the clock, not a count of timer ticks: a sleeping laptop or a busy page
+  // delays the ticks, and on waking the value must already be gone (checked on every tick
+  // and whenever the page is shown or focused again).
+  function tickCountdown(el) {
+    var left = Math.max(0, Math.ceil((Number(el.getAttribute("data-deadline")) - Date.now()) / 1000));
+    el.textContent = left + "s";
+    if (left <= 0 && el.isConnected) { forgetValue(el.closest(".revealed")); }
+    return left;
+  }
+
+  function tickAllCountdowns() {
+    document.querySelectorAll("[data-countdown][data-deadline]").forEach(tickCountdown);
+  }
+
   function startCountdowns(root) {
     (root || document).querySelectorAll("[data-countdown]:not([data-started])").forEach(function (el) {
-      var left = parseInt(el.getAttribute("data-countdown"), 10);
+      var seconds = parseInt(el.getAttribute("data-countdown"), 10);
       el.setAttribute("data-started", "1");
+      el.setAttribute("data-deadline", String(Date.now() + seconds * 1000));
       var timer = window.setInterval(function () {
-        left -= 1;
-        if (!el.isConnected || left <= 0) {
-          window.clearInterval(timer);
-          left = Math.max(left, 0);
-          if (el.isConnected) { forgetValue(el.closest(".revealed")); }
-        }
-        el.textContent = left + "s";
+        if (!el.isConnected || tickCountdown(el) <= 0) { window.clearInterval(timer); }
       }, 1000);
     });
   }
+
+  document.addEventListener("visibilitychange", tickAllCountdowns);
+  window.addEventListener("focus", tickAllCountdowns);
+  window.addEventListener("pageshow", tickAllCountdowns);
 
   // Masked secret fields (R21): a password input, or a textarea hidden behind "•••". The
   // toggle shows and hides it: a toggle button (WAI-ARIA APG), its name constant ("Show
