@@ -259,7 +259,9 @@ def secret_create(request):
         return _form_dialog(request, ask_password(
             form, needs_reauth(request, form.fields["profile"].initial)))
     form = SecretForm(request.POST, writable=writable)
-    ask_password(form, needs_reauth(request, request.POST.get("profile", "")))
+    # A profile this user may not write is refused by the form, never asked for.
+    chosen = request.POST.get("profile", "")
+    ask_password(form, chosen in writable and needs_reauth(request, chosen))
     refused = check_password(request, form, "create")
     if refused is not None:
         return refused
@@ -288,8 +290,9 @@ def secret_edit(request, pk):
                             secret)
     form = SecretForm(request.POST, editing=True, writable=writable,
                       current_profile=secret.profile)
+    chosen = request.POST.get("profile", "")
     ask_password(form, needs_reauth_any(
-        request, (secret.profile, request.POST.get("profile", ""))))
+        request, (secret.profile, *([chosen] if chosen in writable else []))))
     refused = check_password(request, form, "edit", secret)
     if refused is not None:
         return refused
