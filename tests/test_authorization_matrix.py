@@ -204,7 +204,9 @@ def client_for(principal: str, cast, *, api: bool, settings=None) -> APIClient:
     if key:
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     if principal == "svc-throttled" and settings is not None:
-        settings.SECRETS_SERVICE_TOKEN_RATE = "1/m"
+        # Per day, not per minute: the budget and the request must fall in one fixed window,
+        # and a minute's edge between them made this case flaky.
+        settings.SECRETS_SERVICE_TOKEN_RATE = "1/d"
         assert client.get(reverse("api:secret-profiles")).status_code == 200  # the budget
     return client
 

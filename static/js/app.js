@@ -43,7 +43,9 @@
   function tickCountdown(el) {
     var left = Math.max(0, Math.ceil((Number(el.getAttribute("data-deadline")) - Date.now()) / 1000));
     el.textContent = left + "s";
-    if (left <= 0 && el.isConnected) { forgetValue(el.closest(".revealed")); }
+    // The cell by its lasting class: until htmx settles, a swapped-in cell wears the old
+    // cell's classes ("revealed" missing).
+    if (left <= 0 && el.isConnected) { forgetValue(el.closest(".masked-cell")); }
     return left;
   }
 
