@@ -1,7 +1,6 @@
 """Second outside security pass on issue 14's re-authentication fixes (R21.1). Each test_G*
 fails on main 9a79d2e; the test_holds_* ones pass and are kept as regression checks."""
 
-import time
 
 import pytest
 from django.contrib.auth.models import Group
@@ -10,30 +9,16 @@ from django.urls import reverse
 
 from audit_app.models import AuditLog
 from secrets_app.access.grants import add_grant
-from secrets_app.access.reauth import SESSION_KEY
 from secrets_app.models import Secret
 from secrets_app.services.secrets import create_secret, update_secret
 from tests.helpers import every_text_cell
+from tests.test_r21_reauth_changes import go_stale, sign_in  # the same helpers
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CANARY = "CANARY-old-production-value"
 REAUTH_FORM = 'data-testid="reauth-form"'
-
-
-def sign_in(username="root", password="root-password") -> Client:  # noqa: S107
-    client = Client()
-    response = client.post(reverse("login"), {"username": username, "password": password})
-    assert response.status_code == 302
-    return client
-
-
-def go_stale(client) -> Client:
-    session = client.session
-    session[SESSION_KEY] = time.time() - 3600
-    session.save()
-    return client
 
 
 def demoted(admin_user) -> Secret:
